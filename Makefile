@@ -1,0 +1,93 @@
+# riskdraw — one command per task. `make` (or `make help`) lists them.
+#
+# Every tool runs from the project's own environment in .venv, made by uv from
+# uv.lock; `setup` makes it once and then costs nothing until the lock changes.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+PYTHON_VERSION := 3.11.7
+UV_VERSION := 0.13.9
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+
+LAB_PORT ?= 8888
+UI_PORT ?= 5000
+PYTEST_WORKERS ?= 2
+
+# uv from PATH, else the one pip installed (a pyenv shim for `uv` may be
+# missing until `pyenv rehash`, `python3 -m uv` always finds it).
+UV := $(shell if uv --version >/dev/null 2>&1; then echo uv; else echo python3 -m uv; fi)
+
+# The environment of every recipe (why each one: shared/STACK-NOTES.md).
+export OMP_WAIT_POLICY := PASSIVE
+export MLFLOW_DISABLE_TELEMETRY := true
+export BENTOML_DO_NOT_TRACK := true
+export DO_NOT_TRACK := 1
+export DVC_NO_ANALYTICS := 1
+export DVC_SITE_CACHE_DIR := $(CURDIR)/.dvc/site-cache
+export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
+export RISKDRAW_ARTIFACTS ?= $(CURDIR)/mlruns
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup run test bench lab ui lint format clean
+
+help: ## list the targets
+	@echo "riskdraw — make TARGET"
+	@grep -E '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+	@echo "variables: LAB_PORT=$(LAB_PORT) UI_PORT=$(UI_PORT) PYTEST_WORKERS=$(PYTEST_WORKERS)"
+
+setup: $(STAMP) ## install uv if missing, sync .venv from uv.lock, check DVC is initialised
+	@test -f .dvc/config || { echo "error: .dvc/config is missing: DVC is not initialised here" >&2; exit 1; }
+
+$(STAMP): pyproject.toml uv.lock
+	@if ! $(UV) --version >/dev/null 2>&1; then \
+	  echo "uv not found: installing uv==$(UV_VERSION) with pip"; \
+	  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "uv==$(UV_VERSION)"; \
+	fi
+	$(UV) sync --frozen --python $(PYTHON_VERSION)
+	@touch $@
+
+run: setup ## build the simulated city (dvc repro), print its summary, push data versions
+	$(BIN)/dvc repro
+	$(BIN)/riskdraw summary
+	$(BIN)/dvc push -q
+
+test: setup ## lint (ruff check) and the whole test suite (pytest)
+	$(BIN)/ruff check $(wildcard src tests)
+	@rc=0; $(BIN)/pytest -q -n $(PYTEST_WORKERS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest: no tests were collected (exit 5), treated as a pass"; rc=0; fi; \
+	exit $$rc
+
+bench: setup ## run the benchmarks (benchmarks/), appending to BENCHMARKS.md
+	$(BIN)/python -m benchmarks.run
+
+lab: setup ## JupyterLab over notebooks/ on 127.0.0.1, port LAB_PORT
+	exec $(BIN)/jupyter lab --ip 127.0.0.1 --port $(LAB_PORT) --no-browser --allow-root \
+	  --notebook-dir $(CURDIR)/notebooks
+
+ui: setup ## the MLflow UI on 127.0.0.1, port UI_PORT (runs in mlflow.db, artifacts in mlruns/)
+	@mkdir -p $(RISKDRAW_ARTIFACTS)
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false exec $(BIN)/mlflow server \
+	  --backend-store-uri $(MLFLOW_TRACKING_URI) \
+	  --default-artifact-root $(RISKDRAW_ARTIFACTS) \
+	  --host 127.0.0.1 --port $(UI_PORT) --workers 1
+
+lint: setup ## ruff check and ruff format --check over the project
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup ## ruff check --fix, then ruff format, over the project
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## remove tool caches (.pytest_cache, .ruff_cache, __pycache__); data stays DVC's
+	rm -rf .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -path ./.git -prune -o -type d -name __pycache__ -print0 \
+	  | xargs -0 -r rm -rf

@@ -1,0 +1,248 @@
+"""Typed, validated models of `params.yaml`, one per stage section.
+
+Config is data: every number that changes a result lives in `params.yaml` and is checked here
+before any compute. A bad value fails with an error that names the file, the section and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+RecordFormat = Literal["csv", "jsonl", "xlsx", "xml"]
+Encoding = Literal["utf-8", "gbk"]
+DateStyle = Literal["iso", "slash", "compact", "chinese", "dot", "excel"]
+KeyType = Literal["credit_code", "registration_number", "organisation_code", "name"]
+AmountUnit = Literal["yuan", "wan"]
+
+SOURCE_KINDS = (
+    "registration",
+    "registration_change",
+    "shareholder",
+    "annual_report",
+    "abnormal_list",
+    "dishonesty_list",
+    "inspection",
+    "penalty",
+    "complaint",
+    "licence_food_business",
+    "licence_food_production",
+    "licence_drug_retail",
+    "licence_medical_device",
+    "licence_special_equipment",
+    "licence_cosmetics",
+    "licence_industrial_product",
+    "licence_drug_production",
+    "licence_public_hygiene",
+    "tax_rating",
+    "social_insurance",
+    "medical_insurance",
+    "lawsuit",
+    "enforcement",
+    "utility",
+)
+SourceKind = Literal[SOURCE_KINDS]  # type: ignore[valid-type]
+
+
+class ConfigError(ValueError):
+    """A parameter failed validation; the message names the file, section and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Habit(_Strict):
+    """How one department delivers its extract; unset fields fall back to the family default."""
+
+    format: RecordFormat | None = None
+    encoding: Encoding | None = None
+    date_style: DateStyle | None = None
+    key: KeyType | None = None
+    amount_unit: AmountUnit | None = None
+
+
+class SourceFamily(_Strict):
+    """Departments x record kinds x levels that deliver alike (most: district branches)."""
+
+    department: str = Field(description="name template; {area} is 佛山市 or 佛山市X区, {dept}")
+    kinds: list[SourceKind]
+    levels: list[str] = Field(min_length=1)
+    depts: list[str] = Field(default_factory=lambda: [""])
+    default: Habit
+    habits: dict[str, Habit] = Field(default_factory=dict)
+    overrides: dict[str, Habit] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="per record kind, this department's weight among those delivering it (1)",
+    )
+
+    @model_validator(mode="after")
+    def _complete_default(self) -> SourceFamily:
+        missing = [k for k, v in self.default.model_dump().items() if v is None]
+        if missing:
+            raise ValueError(f"default habit lacks {missing}")
+        unknown = set(self.habits) - set(self.levels)
+        if unknown:
+            raise ValueError(f"habits for levels not in levels: {sorted(unknown)}")
+        if any(w <= 0 for w in self.weights.values()):
+            raise ValueError("weights must be positive")
+        stray = (set(self.overrides) | set(self.weights)) - set(self.kinds)
+        if stray:
+            raise ValueError(f"overrides or weights for kinds not in kinds: {sorted(stray)}")
+        return self
+
+
+class DriverSpec(_Strict):
+    """One true driver: a mechanism of `riskdraw.simcity.drivers` and its log-odds effect."""
+
+    name: str
+    effect: float
+
+
+class InteractionSpec(_Strict):
+    drivers: tuple[str, str]
+    effect: float
+
+
+class Conduct(_Strict):
+    """Base rates of the record-leaving behaviour of an average enterprise."""
+
+    complaints_per_year: float = Field(ge=0)
+    penalties_per_year: float = Field(ge=0)
+    lawsuits_per_year: float = Field(ge=0)
+    enforcement_share: float = Field(ge=0, le=1)
+    changes_per_year: float = Field(ge=0)
+    arrears_months_per_year: float = Field(ge=0, le=12)
+    annual_report_missing: float = Field(ge=0, le=1)
+    licence_renewal: float = Field(ge=0, le=1)
+    tax_rating_low: float = Field(ge=0, le=1)
+    unreachable_per_year: float = Field(ge=0)
+    deregistration_per_year: float = Field(ge=0, lt=1)
+    penalty_after_problem: float = Field(ge=0, le=1)
+    conduct_weight: float = Field(ge=0)
+
+
+class Mess(_Strict):
+    """Rates of each kind of real-world mess (per record unless said)."""
+
+    duplicate_exact: float = Field(ge=0, le=0.5)
+    duplicate_near: float = Field(ge=0, le=0.5)
+    fullwidth: float = Field(ge=0, le=1)
+    name_variant: float = Field(ge=0, le=1)
+    name_typo: float = Field(ge=0, le=1)
+    invalid_check: float = Field(ge=0, le=1)
+    missing_key: float = Field(ge=0, le=1)
+    impossible_date: float = Field(ge=0, le=1)
+    conflict: float = Field(ge=0, le=1)
+    date_style_mix: float = Field(ge=0, le=1)
+    amount_as_text: float = Field(ge=0, le=1)
+    truncated_files: int = Field(ge=0, description="number of sources whose file arrives cut")
+
+
+class SimulateParams(_Strict):
+    """The `simulate` section: a city, its departments, its truth and its mess."""
+
+    entities: int = Field(gt=0)
+    seed: int
+    history_start: dt.date
+    history_end: dt.date
+    screening_date: dt.date
+    rounds: list[dt.date] = Field(min_length=1)
+    round_days: int = Field(gt=0, le=365)
+    draw_rate: float = Field(gt=0, le=1)
+    random_hit_rate: float = Field(gt=0, lt=1)
+    inspectors_per_1000: float = Field(gt=0)
+    inspectors_per_visit: int = Field(ge=1)
+    active_share_at_start: float = Field(gt=0, le=1)
+    latent_sd: float = Field(ge=0)
+    drivers: list[DriverSpec]
+    interactions: list[InteractionSpec] = Field(default_factory=list)
+    conduct: Conduct
+    mess: Mess
+    sources: list[SourceFamily] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SimulateParams:
+        if not self.history_start < self.history_end:
+            raise ValueError("history_start must be before history_end")
+        if sorted(self.rounds) != self.rounds or len(set(self.rounds)) != len(self.rounds):
+            raise ValueError("rounds must be strictly increasing")
+        if self.rounds[0] <= self.history_start or self.rounds[-1] > self.history_end:
+            raise ValueError("rounds must fall inside the history window")
+        names = [d.name for d in self.drivers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"drivers named twice: {names}")
+        for inter in self.interactions:
+            for name in inter.drivers:
+                if name not in names:
+                    raise ValueError(f"interaction names {name!r}, which is not a driver")
+        return self
+
+
+SECTIONS: dict[str, type[BaseModel]] = {"simulate": SimulateParams}
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError, where: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"]) or "(section)"
+        lines.append(f"{where}.{key}: {item['msg']} (got {item.get('input')!r:.80})")
+    return "\n".join(lines)
+
+
+def load_section(
+    section: str,
+    params_path: Path | str = "params.yaml",
+    override_path: Path | str | None = None,
+    **overrides: Any,
+) -> Any:
+    """Load and validate one section of params.yaml.
+
+    Args:
+        section: the section name (a stage), e.g. "simulate".
+        params_path: the params file.
+        override_path: an optional YAML file whose mapping (the section's keys, or the whole file
+            with the section at top level) is deep-merged over the section.
+        **overrides: single keys given on the command line (None values are ignored).
+
+    Returns:
+        The validated, frozen section model.
+
+    Raises:
+        ConfigError: naming the file, section and key of every invalid value.
+    """
+    params_path = Path(params_path)
+    if section not in SECTIONS:
+        raise ConfigError(f"{params_path}: unknown section {section!r}")
+    raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
+    if section not in raw:
+        raise ConfigError(f"{params_path}: section {section!r} is missing")
+    values = raw[section]
+    where = f"{params_path}: {section}"
+    if override_path is not None:
+        extra = yaml.safe_load(Path(override_path).read_text(encoding="utf-8")) or {}
+        extra = extra.get(section, extra)
+        if not isinstance(extra, dict):
+            raise ConfigError(f"{override_path}: expected a mapping of {section} keys")
+        values = _deep_merge(values, extra)
+        where = f"{params_path} + {override_path}: {section}"
+    values = _deep_merge(values, {k: v for k, v in overrides.items() if v is not None})
+    try:
+        return SECTIONS[section].model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, where)) from None

@@ -1,0 +1,152 @@
+"""Write delivered records in each department's format and encoding, chunk by chunk.
+
+CSV (UTF-8 or GBK) and JSON Lines append chunks, so the large monthly streams never sit in
+memory whole; XLSX and XML are for the small sources, as in real life, and are written at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+
+class ExtractWriter:
+    """Appends string frames to one extract file in the source's format and encoding."""
+
+    def __init__(
+        self, path: Path, fmt: str, encoding: str, date_style: str, source_id: str
+    ) -> None:
+        self.path = Path(path)
+        self.fmt = fmt
+        self.encoding = encoding
+        self.date_style = date_style
+        self.source_id = source_id
+        self.rows = 0
+        self._pending: list[pd.DataFrame] = []
+        self._dates: list[str] = []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
+
+    def write(self, frame: pd.DataFrame, date_columns: list[str]) -> None:
+        self._dates = date_columns
+        if self.fmt in ("xlsx", "xml"):
+            self._pending.append(frame)
+        elif self.fmt == "csv":
+            self._append(_csv_bytes(frame, header=self.rows == 0))
+        elif self.fmt == "jsonl":
+            self._append(_jsonl_bytes(frame))
+        else:
+            raise ValueError(f"unknown format {self.fmt!r}")
+        self.rows += len(frame)
+
+    def _append(self, text: str) -> None:
+        with self.path.open("ab") as fh:
+            fh.write(text.encode(self.encoding))
+
+    def close(self) -> None:
+        if not self._pending and self.fmt in ("xlsx", "xml"):
+            self._pending.append(pd.DataFrame())
+        if self.fmt == "xlsx":
+            _write_xlsx(
+                self.path,
+                pd.concat(self._pending, ignore_index=True),
+                self._dates,
+                excel_dates=self.date_style == "excel",
+            )
+        elif self.fmt == "xml":
+            self.path.write_bytes(
+                _xml_text(pd.concat(self._pending, ignore_index=True), self.source_id).encode(
+                    self.encoding
+                )
+            )
+        elif not self.path.exists():
+            self.path.write_bytes(b"")
+        self._pending = []
+
+
+def _csv_bytes(frame: pd.DataFrame, header: bool) -> str:
+    table = pa.Table.from_pandas(frame.astype(str), preserve_index=False)
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    return sink.getvalue().decode("utf-8")
+
+
+def _jsonl_bytes(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return ""
+    text = frame.to_json(orient="records", lines=True, force_ascii=False)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _tag(column: str) -> str:
+    """An XML element name for a column: brackets of units become underscores."""
+    return column.replace("(", "_").replace(")", "").replace("（", "_").replace("）", "")
+
+
+def _xml_text(frame: pd.DataFrame, source_id: str) -> str:
+    tags = [_tag(c) for c in frame.columns]
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<records source="{source_id}">']
+    values = frame.to_numpy(dtype=object)
+    for row in values:
+        cells = "".join(f"<{t}>{escape(str(v))}</{t}>" for t, v in zip(tags, row, strict=True))
+        lines.append(f"  <record>{cells}</record>")
+    lines.append("</records>")
+    return "\n".join(lines) + "\n"
+
+
+def _write_xlsx(path: Path, frame: pd.DataFrame, dates: list[str], excel_dates: bool) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    # A fixed creation time keeps the bytes the same for the same seed.
+    book.set_properties({"created": datetime.datetime(2025, 6, 30)})
+    sheet = book.add_worksheet("数据")
+    columns = list(frame.columns)
+    for j, column in enumerate(columns):
+        sheet.write_string(0, j, column)
+    numeric = {j for j, c in enumerate(columns) if excel_dates and c in dates}
+    values = frame.to_numpy(dtype=object)
+    for i, row in enumerate(values, start=1):
+        for j, value in enumerate(row):
+            text = str(value)
+            if j in numeric and text.lstrip("-").isdigit():
+                sheet.write_number(i, j, int(text))  # an Excel serial date, as Excel stores it
+            else:
+                sheet.write_string(i, j, text)
+    book.close()
+
+
+def truncate(path: Path, rng: np.random.Generator) -> dict:
+    """Cut a text extract in the middle of a record, as an interrupted transfer leaves it."""
+    data = path.read_bytes()
+    lines = data.count(b"\n")
+    if lines < 4:
+        return {"file": str(path), "cut_at_byte": len(data), "complete_records": None}
+    target = int(len(data) * rng.uniform(0.55, 0.85))
+    start = data.rfind(b"\n", 0, target) + 1
+    end = data.find(b"\n", start)
+    end = len(data) if end < 0 else end
+    cut = start + max(1, (end - start) // 2)
+    path.write_bytes(data[:cut])
+    return {
+        "file": str(path),
+        "cut_at_byte": cut,
+        "bytes_before": len(data),
+        "complete_lines": data[:start].count(b"\n"),
+    }
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )

@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny simulated city built once per test session (per xdist worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from riskdraw.config import SimulateParams, load_section
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = ROOT / "params.yaml"
+TINY_ENTITIES = 2000
+
+
+@dataclass(frozen=True)
+class City:
+    raw: Path
+    truth: Path
+    report: dict
+    params: SimulateParams
+
+
+def simulate_params(**overrides) -> SimulateParams:
+    """The project's simulate section with some keys replaced."""
+    return load_section("simulate", PARAMS, **overrides)
+
+
+@pytest.fixture(scope="session")
+def tiny_city(tmp_path_factory) -> City:
+    """A 2,000-enterprise city with every source, written once for the whole session."""
+    from riskdraw.simcity.city import simulate_city
+
+    root = tmp_path_factory.mktemp("tiny-city")
+    params = simulate_params(entities=TINY_ENTITIES)
+    report = simulate_city(params, root / "raw", root / "truth", progress=False)
+    return City(raw=root / "raw", truth=root / "truth", report=report, params=params)
