@@ -33,6 +33,7 @@ export DVC_SITE_CACHE_DIR := $(CURDIR)/.dvc/site-cache
 export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
 export RISKDRAW_ARTIFACTS ?= $(CURDIR)/mlruns
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 
 .PHONY: help setup run test bench lab ui lint format clean

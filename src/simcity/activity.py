@@ -292,7 +292,7 @@ def _annual_reports_and_listings(rng, world: World, lo, hi, trait) -> None:
         on_time = idx[~missing]
         filed = opened + rng.integers(0, 180, len(on_time)).astype("timedelta64[D]")
         # Some of the missing file late, after they were listed abnormal.
-        late_mask = rng.random(int(missing.sum())) < 0.45
+        late_mask = rng.random(int(missing.sum())) < 0.6
         late = idx[missing][late_mask]
         late_filed = due + rng.integers(20, 400, len(late)).astype("timedelta64[D]")
         who = np.concatenate([on_time, late])

@@ -324,11 +324,15 @@ def make_population(
 
     address, address_id = _addresses(rng, n, district, town)
 
-    n_persons = int(n * 0.9) + 10
+    n_persons = int(n * 1.2) + 10
     persons = make_persons(rng, n_persons, history_end)
-    # Legal representatives: most persons represent one enterprise; a few represent many.
-    weights = rng.pareto(1.6, n_persons) + 1.0
-    legal_rep = rng.choice(n_persons, n, p=weights / weights.sum())
+    # Legal representatives: most enterprises have their own; about one in eight is led by a
+    # person from a small pool who represents several (groups, and registration agents' nominees).
+    legal_rep = rng.permutation(n_persons)[:n]
+    serial = rng.random(n) < 0.12
+    pool = max(1, n // 50)
+    weights = rng.pareto(1.2, pool) + 1.0
+    legal_rep[serial] = rng.choice(pool, int(serial.sum()), p=weights / weights.sum())
 
     entities = pd.DataFrame(
         {
