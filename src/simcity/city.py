@@ -7,6 +7,8 @@ to `truth_dir`, which only evaluation code may read.
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
@@ -21,16 +24,16 @@ from riskdraw.config import SimulateParams
 
 from .activity import DAY, STREAM_KINDS, Stream, World, derive_dishonesty, simulate_activity
 from .drivers import MECHANISMS
-from .mess import spoil
+from .mess import MESS_BITS, name_variants, spoil, text, typos
 from .population import make_population
-from .render import KEY_COLUMNS, Records, render
+from .render import KEY_COLUMNS, Records, entity_keys, render
 from .rounds import run_rounds, screening_truth
 from .sources import CITY, Source, build_sources, route
 from .writers import ExtractWriter, truncate, write_json
 
 log = logging.getLogger(__name__)
 
-STREAM_CHUNK_ENTITIES = 50_000
+STREAM_CHUNK_ENTITIES = 20_000
 EVENT_CHUNK_ROWS = 500_000
 
 
@@ -98,14 +101,126 @@ class _IdentityWriter:
         self._writer.close()
 
 
-def _write_records(
+def _bit_counts(mess: np.ndarray) -> dict[str, int]:
+    return {k: int(np.count_nonzero(mess & b)) for k, b in MESS_BITS.items()}
+
+
+def _stream_records(
+    stream: Stream,
     source: Source,
-    records: Records,
     world: World,
-    raw_dir: Path,
-    truth_dir: Path,
+    uids: np.ndarray,
     rng: np.random.Generator,
-) -> tuple[int, Counter]:
+    keys: pa.Array | None,
+    names: pa.Array,
+    name_bits: np.ndarray,
+) -> Records:
+    """One chunk of a monthly stream's records for the enterprises `uids` (one per month open).
+
+    `keys` and `names` are the source's Arrow arrays over all enterprises (names with the
+    source's account-level mess already applied); rows take from them without Python objects.
+    """
+    p = world.params
+    ent = world.entities
+    start = np.datetime64(p.history_start, "M")
+    end = np.datetime64(p.history_end, "M")
+    founded = ent["founded_on"].to_numpy()[uids].astype("datetime64[M]")
+    dereg = ent["deregistered_on"].to_numpy()[uids].astype("datetime64[M]")
+    first = np.maximum(founded + 1, start)
+    last = np.where(np.isnat(dereg), end, np.minimum(dereg, end))
+    months = np.maximum((last - first).astype(int) + 1, 0)
+    idx = np.repeat(np.arange(len(uids)), months)
+    offset = np.arange(len(idx)) - np.repeat(np.cumsum(months) - months, months)
+    uid = uids[idx]
+    month = first[idx] + offset.astype("timedelta64[M]")
+    arrears = stream.arrears
+    key = uid.astype(np.int64) * 10_000 + month.astype(np.int64)
+    a_key = arrears["entity_uid"].to_numpy().astype(np.int64) * 10_000 + arrears[
+        "month"
+    ].to_numpy().astype("datetime64[M]").astype(np.int64)
+    month_end = (month + 1).astype("datetime64[D]") - DAY
+    known = month_end + rng.integers(15, 46, len(uid)).astype("timedelta64[D]")
+    in_arrears = np.zeros(len(key), dtype=bool)
+    if len(a_key):
+        order = np.argsort(a_key)
+        pos = np.searchsorted(a_key[order], key).clip(0, len(a_key) - 1)
+        in_arrears = a_key[order][pos] == key
+        a_known = arrears["known_on"].to_numpy().astype("datetime64[D]")[order][pos]
+        known = np.where(in_arrears, a_known, known)
+    due = np.round(stream.base_amount[uid] * rng.uniform(0.9, 1.1, len(uid)), 2)
+    paid = np.where(in_arrears, 0.0, due)
+    year, mon = month.astype("datetime64[Y]").astype(int) + 1970, month.astype(int) % 12 + 1
+    take = pa.array(uid)
+    cols: dict = {}
+    if keys is not None:
+        cols[KEY_COLUMNS[source.key]] = keys.take(take)
+    name_col = "户名" if stream.kind == "utility" else "单位名称"
+    cols[name_col] = names.take(take)
+    period = year * 100 + mon
+    if stream.kind == "utility":
+        cols.update(
+            {
+                "账期": period,
+                "用量": np.round(due / 0.75).astype(np.int64),
+                "应收金额": due,
+                "实收金额": paid,
+                "欠费标志": pc.if_else(pa.array(in_arrears), "是", "否"),
+            }
+        )
+        amounts = ["应收金额", "实收金额"]
+    else:
+        cols.update(
+            {
+                "费款所属期": period,
+                "参保人数": np.maximum(ent["employees"].to_numpy()[uid], 1),
+                "应缴金额": due,
+                "实缴金额": paid,
+                "欠费标志": pc.if_else(pa.array(in_arrears), "1", "0"),
+            }
+        )
+        amounts = ["应缴金额", "实缴金额"]
+    cols["入库日期"] = known
+    return Records(
+        cols,
+        uid.astype(np.int32),
+        None if source.key == "name" else KEY_COLUMNS[source.key],
+        name_col,
+        ["入库日期"],
+        amounts,
+        name_bits=name_bits[uid],
+    )
+
+
+def _account_names(world: World, rng: np.random.Generator, mess) -> tuple[pa.Array, np.ndarray]:
+    """A stream's account names: each account keeps the name (or variant) it was opened under."""
+    names = world.entities["name"].to_numpy().copy()
+    n = len(names)
+    bits = np.zeros(n, dtype=np.int32)
+    variant = rng.random(n) < mess.name_variant
+    names[variant] = name_variants(rng, list(names[variant]))
+    bits[variant] |= MESS_BITS["name_variant"]
+    typo = rng.random(n) < mess.name_typo
+    names[typo] = typos(rng, list(names[typo]))
+    bits[typo] |= MESS_BITS["name_typo"]
+    return pa.array(names, type=pa.string()), bits
+
+
+# The world and the task list are module state so that forked workers share them unpickled.
+_STATE: dict = {}
+
+
+def _source_rng(seed: int, index: int) -> np.random.Generator:
+    """Each source draws from its own stream: results do not depend on the order of work."""
+    return np.random.default_rng([seed, 7919, index])
+
+
+def _write_source(index: int) -> tuple[int, int, dict[str, int]]:
+    """Render, spoil and write one source's extract and its identity truth."""
+    world: World = _STATE["world"]
+    source: Source = _STATE["sources"][index]
+    raw_dir, truth_dir = _STATE["raw_dir"], _STATE["truth_dir"]
+    params = world.params
+    rng = _source_rng(params.seed, index)
     writer = ExtractWriter(
         raw_dir / source.folder / source.file_name,
         source.format,
@@ -115,90 +230,42 @@ def _write_records(
     )
     ident = _IdentityWriter(truth_dir / "identities" / f"{source.source_id}.parquet")
     counts: Counter = Counter()
-    n = len(records.frame)
-    for lo in range(0, max(n, 1), EVENT_CHUNK_ROWS):
-        part = Records(
-            records.frame.iloc[lo : lo + EVENT_CHUNK_ROWS].reset_index(drop=True),
-            records.uid[lo : lo + EVENT_CHUNK_ROWS],
-            records.key,
-            records.name,
-            records.dates,
-            records.amounts,
-            records.echoes,
-        )
-        delivered = spoil(part, source, world.params.mess, rng)
-        writer.write(delivered.frame, delivered.date_columns)
+
+    def deliver(records: Records) -> None:
+        delivered = spoil(records, source, params.mess, rng)
+        writer.write(delivered.table, delivered.date_columns)
         ident.write(delivered.uid, delivered.mess)
         counts.update(_bit_counts(delivered.mess))
+
+    if source.kind in STREAM_KINDS:
+        stream, uids = _STATE["stream_members"][index]
+        keys = None
+        if source.key != "name":
+            keys = text(entity_keys(world, np.arange(len(world.entities)), source.key))
+        names, name_bits = _account_names(world, rng, params.mess)
+        for lo in range(0, max(len(uids), 1), STREAM_CHUNK_ENTITIES):
+            deliver(
+                _stream_records(
+                    stream,
+                    source,
+                    world,
+                    uids[lo : lo + STREAM_CHUNK_ENTITIES],
+                    rng,
+                    keys,
+                    names,
+                    name_bits,
+                )
+            )
+    else:
+        events = _STATE["assigned"].get(index)
+        if events is None:
+            events = world.events[source.kind].iloc[0:0]
+        records = render(source.kind, events, world, source)
+        for lo in range(0, max(records.rows, 1), EVENT_CHUNK_ROWS):
+            deliver(records.slice(lo, lo + EVENT_CHUNK_ROWS))
     writer.close()
     ident.close()
-    return writer.rows, counts
-
-
-def _bit_counts(mess: np.ndarray) -> Counter:
-    from .mess import MESS_BITS
-
-    return Counter({k: int(np.count_nonzero(mess & b)) for k, b in MESS_BITS.items()})
-
-
-def _stream_records(
-    stream: Stream, source: Source, world: World, uids: np.ndarray, rng: np.random.Generator
-) -> Records:
-    """One chunk of a monthly stream's records for the enterprises `uids`."""
-    p = world.params
-    ent = world.entities
-    start = np.datetime64(p.history_start, "M")
-    end = np.datetime64(p.history_end, "M")
-    founded = ent["founded_on"].to_numpy()[uids].astype("datetime64[M]")
-    dereg = ent["deregistered_on"].to_numpy()[uids]
-    first = np.maximum(founded + 1, start)
-    last = np.where(np.isnat(dereg), end, np.minimum(dereg.astype("datetime64[M]"), end))
-    months = np.maximum((last - first).astype(int) + 1, 0)
-    idx = np.repeat(np.arange(len(uids)), months)
-    offset = np.arange(len(idx)) - np.repeat(np.cumsum(months) - months, months)
-    uid = uids[idx]
-    month = first[idx] + offset.astype("timedelta64[M]")
-    arrears = stream.arrears
-    key = uid.astype(np.int64) * 10_000 + month.astype(int)
-    a_key = arrears["entity_uid"].to_numpy().astype(np.int64) * 10_000 + arrears[
-        "month"
-    ].to_numpy().astype("datetime64[M]").astype(int)
-    order = np.argsort(a_key)
-    pos = np.searchsorted(a_key[order], key).clip(0, max(len(a_key) - 1, 0))
-    in_arrears = (a_key[order][pos] == key) if len(a_key) else np.zeros(len(key), bool)
-    month_end = (month + 1).astype("datetime64[D]") - DAY
-    known = month_end + rng.integers(15, 46, len(uid)).astype("timedelta64[D]")
-    if len(a_key):
-        known = np.where(in_arrears, arrears["known_on"].to_numpy()[order][pos], known)
-    due = np.round(stream.base_amount[uid] * rng.uniform(0.9, 1.1, len(uid)), 2)
-    paid = np.where(in_arrears, 0.0, due)
-    period = pd.Series(month.astype(str)).str.replace("-", "", regex=False).to_numpy(dtype=object)
-    cols = {}
-    if source.key != "name":
-        from .render import entity_keys
-
-        cols[KEY_COLUMNS[source.key]] = entity_keys(world, uid, source.key)
-    name_col = "户名" if stream.kind == "utility" else "单位名称"
-    cols[name_col] = ent["name"].to_numpy()[uid]
-    if stream.kind == "utility":
-        cols["账期"] = period
-        cols["用量"] = np.round(due / 0.75).astype(np.int64)
-        cols["应收金额"], cols["实收金额"] = due, paid
-        cols["欠费标志"] = np.where(in_arrears, "是", "否")
-    else:
-        cols["费款所属期"] = period
-        cols["参保人数"] = np.maximum(ent["employees"].to_numpy()[uid], 1)
-        cols["应缴金额"], cols["实缴金额"] = due, paid
-        cols["欠费标志"] = np.where(in_arrears, "1", "0")
-    cols["入库日期"] = known
-    return Records(
-        pd.DataFrame(cols),
-        uid.astype(np.int32),
-        None if source.key == "name" else KEY_COLUMNS[source.key],
-        name_col,
-        ["入库日期"],
-        ["应收金额", "实收金额"] if stream.kind == "utility" else ["应缴金额", "实缴金额"],
-    )
+    return index, writer.rows, dict(counts)
 
 
 def _route_kind(
@@ -217,10 +284,55 @@ def _route_kind(
     }
 
 
+def _plan_sources(world: World, sources: list[Source], seed: int) -> None:
+    """Decide which events (or which accounts of a stream) each source holds."""
+    (r_route,) = _rngs(seed + 1, 1)
+    assigned: dict[int, pd.DataFrame] = {}
+    for kind, frame in world.events.items():
+        if kind == "licence":
+            for domain in sorted(frame["domain"].unique()):
+                part = frame[frame["domain"] == domain]
+                assigned.update(_route_kind(r_route, world, sources, "licence", part, domain))
+        else:
+            assigned.update(_route_kind(r_route, world, sources, kind, frame))
+    members: dict[int, tuple[Stream, np.ndarray]] = {}
+    districts = world.entities["district_code"].to_numpy()
+    for stream in world.streams:
+        group = [
+            i
+            for i, s in enumerate(sources)
+            if s.kind == stream.kind and s.group == stream.department
+        ]
+        target = route(r_route, [sources[i] for i in group], stream.kind, districts)
+        for local, i in enumerate(group):
+            members[i] = (stream, np.flatnonzero(stream.accounts & (target == local)))
+    _STATE.update(assigned=assigned, stream_members=members)
+
+
+def _expected_rows(index: int) -> int:
+    if index in _STATE["stream_members"]:
+        return len(_STATE["stream_members"][index][1]) * 60
+    frame = _STATE["assigned"].get(index)
+    return 0 if frame is None else len(frame)
+
+
 def simulate_city(
-    params: SimulateParams, raw_dir: Path, truth_dir: Path, progress: bool = True
+    params: SimulateParams,
+    raw_dir: Path,
+    truth_dir: Path,
+    progress: bool = True,
+    workers: int | None = None,
 ) -> dict:
-    """Build the city and write extracts, manifest and truth; returns the report."""
+    """Build the city and write extracts, manifest and truth; returns the report.
+
+    Args:
+        params: the validated `simulate` section.
+        raw_dir: where the departments' extracts go (one folder per source, and the manifest).
+        truth_dir: where the ground truth goes (read by evaluation only).
+        progress: show a progress bar over sources.
+        workers: processes writing extracts in parallel (default: the machine's cores, max 2).
+            The bytes written do not depend on it.
+    """
     t0 = time.perf_counter()
     raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
     for folder in (raw_dir, truth_dir):
@@ -230,71 +342,44 @@ def simulate_city(
     world, truth = build_world(params)
     log.info("city built in %.1f s; writing extracts", time.perf_counter() - t0)
     sources = build_sources(params)
-    r_route, r_mess, r_stream, r_cut = _rngs(params.seed + 1, 4)
-
-    # Which events each source holds.
-    assigned: dict[int, pd.DataFrame] = {}
-    for kind, frame in world.events.items():
-        if kind == "licence":
-            for domain in sorted(frame["domain"].unique()):
-                part = frame[frame["domain"] == domain]
-                assigned.update(_route_kind(r_route, world, sources, "licence", part, domain))
-        else:
-            assigned.update(_route_kind(r_route, world, sources, kind, frame))
-
+    _STATE.update(world=world, sources=sources, raw_dir=raw_dir, truth_dir=truth_dir)
+    _plan_sources(world, sources, params.seed)
+    order = sorted(range(len(sources)), key=_expected_rows, reverse=True)
+    workers = workers or min(2, os.cpu_count() or 1)
     records_by_source: dict[str, int] = {}
     mess_counts: Counter = Counter()
     bar = tqdm(total=len(sources), desc="extracts", unit="source", disable=not progress)
-    for i, source in enumerate(sources):
-        if source.kind in STREAM_KINDS:
-            continue
-        events = assigned.get(i, world.events[source.kind].iloc[0:0])
-        rows, counts = _write_records(
-            source, render(source.kind, events, world, source), world, raw_dir, truth_dir, r_mess
-        )
-        records_by_source[source.source_id] = rows
-        mess_counts.update(counts)
-        bar.update()
+    try:
+        if workers > 1:
+            with mp.get_context("fork").Pool(workers) as pool:
+                results = pool.imap_unordered(_write_source, order)
+                for index, rows, counts in results:
+                    records_by_source[sources[index].source_id] = rows
+                    mess_counts.update(counts)
+                    bar.update()
+        else:
+            for index in order:
+                _, rows, counts = _write_source(index)
+                records_by_source[sources[index].source_id] = rows
+                mess_counts.update(counts)
+                bar.update()
+    finally:
+        bar.close()
+        _STATE.clear()
 
-    districts = world.entities["district_code"].to_numpy()
-    for stream in world.streams:
-        members = [
-            i
-            for i, s in enumerate(sources)
-            if s.kind == stream.kind and s.group == stream.department
-        ]
-        target = route(r_route, [sources[i] for i in members], stream.kind, districts)
-        for local, i in enumerate(members):
-            source = sources[i]
-            uids = np.flatnonzero(stream.accounts & (target == local))
-            writer = ExtractWriter(
-                raw_dir / source.folder / source.file_name,
-                source.format,
-                source.encoding,
-                source.date_style,
-                source.source_id,
-            )
-            ident = _IdentityWriter(truth_dir / "identities" / f"{source.source_id}.parquet")
-            for lo in range(0, max(len(uids), 1), STREAM_CHUNK_ENTITIES):
-                records = _stream_records(
-                    stream, source, world, uids[lo : lo + STREAM_CHUNK_ENTITIES], r_stream
-                )
-                delivered = spoil(records, source, params.mess, r_mess)
-                writer.write(delivered.frame, delivered.date_columns)
-                ident.write(delivered.uid, delivered.mess)
-                mess_counts.update(_bit_counts(delivered.mess))
-            writer.close()
-            ident.close()
-            records_by_source[source.source_id] = writer.rows
-            bar.update()
-    bar.close()
-
+    (r_cut,) = _rngs(params.seed + 2, 1)
     truncated = _truncate(r_cut, sources, records_by_source, raw_dir, params.mess.truncated_files)
     manifest = _manifest(sources, records_by_source, raw_dir, params)
     write_json(raw_dir / "manifest.json", manifest)
     _write_truth(world, truth, truth_dir, truncated)
     return _report(
-        params, world, sources, records_by_source, mess_counts, truncated, time.perf_counter() - t0
+        params,
+        world,
+        sources,
+        records_by_source,
+        mess_counts,
+        truncated,
+        time.perf_counter() - t0,
     )
 
 

@@ -8,6 +8,7 @@ plus which columns are the key, the name, dates, amounts and values echoed from 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,15 +28,36 @@ KEY_COLUMNS = {
 
 @dataclass
 class Records:
-    """A source's records before mess: typed values plus what each column is."""
+    """A source's records before mess: typed column values plus what each column is.
 
-    frame: pd.DataFrame
+    Columns are numpy arrays (dates as datetime64, amounts as yuan floats) or Arrow string
+    arrays; `name_bits`, when given, is name mess already decided per account (streams).
+    """
+
+    columns: dict[str, Any]
     uid: np.ndarray  # the true enterprise behind each record (truth only)
     key: str | None
     name: str
     dates: list[str] = field(default_factory=list)
     amounts: list[str] = field(default_factory=list)
     echoes: dict[str, np.ndarray] = field(default_factory=dict)  # column -> pool of other values
+    name_bits: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.uid)
+
+    def slice(self, lo: int, hi: int) -> Records:
+        return Records(
+            {c: v[lo:hi] for c, v in self.columns.items()},
+            self.uid[lo:hi],
+            self.key,
+            self.name,
+            self.dates,
+            self.amounts,
+            self.echoes,
+            None if self.name_bits is None else self.name_bits[lo:hi],
+        )
 
 
 def entity_keys(world: World, uid: np.ndarray, key: str) -> np.ndarray:
@@ -78,14 +100,13 @@ def _numbers(prefix: str, source: Source, when: np.ndarray, seq: np.ndarray) -> 
 
 def _records(frame_cols: dict, uid, source, name, dates, amounts, echoes=None) -> Records:
     key = None if source.key == "name" else KEY_COLUMNS[source.key]
+    n = len(uid)
+    columns = {
+        c: (np.full(n, v, dtype=object) if np.ndim(v) == 0 else np.asarray(v))
+        for c, v in frame_cols.items()
+    }
     return Records(
-        pd.DataFrame(frame_cols),
-        np.asarray(uid, dtype=np.int32),
-        key,
-        name,
-        dates,
-        amounts,
-        echoes or {},
+        columns, np.asarray(uid, dtype=np.int32), key, name, dates, amounts, echoes or {}
     )
 
 
