@@ -257,12 +257,14 @@ def _write_source(index: int) -> tuple[int, int, dict[str, int]]:
                 )
             )
     else:
-        events = _STATE["assigned"].get(index)
-        if events is None:
-            events = world.events[source.kind].iloc[0:0]
-        records = render(source.kind, events, world, source)
-        for lo in range(0, max(records.rows, 1), EVENT_CHUNK_ROWS):
-            deliver(records.slice(lo, lo + EVENT_CHUNK_ROWS))
+        # Rendered chunk by chunk from row positions, so a worker never holds a whole
+        # large source (the tax bureau's ratings of a 1.3M city are 6.5M rows).
+        frame = world.events[source.kind]
+        positions = _STATE["assigned"].get(index, np.zeros(0, dtype=np.int64))
+        for lo in range(0, max(len(positions), 1), EVENT_CHUNK_ROWS):
+            part = positions[lo : lo + EVENT_CHUNK_ROWS]
+            events = frame.iloc[part].assign(seq=np.arange(lo + 1, lo + len(part) + 1))
+            deliver(render(source.kind, events, world, source))
     writer.close()
     ident.close()
     return index, writer.rows, dict(counts)
@@ -275,19 +277,20 @@ def _route_kind(
     kind: str,
     frame: pd.DataFrame,
     domain: str | None = None,
-) -> dict[int, pd.DataFrame]:
+) -> dict[int, np.ndarray]:
+    """Row positions in `frame` of each source's events, in date order."""
     districts = world.entities["district_code"].to_numpy()[frame["entity_uid"].to_numpy()]
     target = route(rng, sources, kind, districts, domain)
-    return {
-        int(i): frame[target == i].sort_values("occurred_on", kind="stable")
-        for i in np.unique(target)
-    }
+    by_date = np.argsort(frame["occurred_on"].to_numpy(), kind="stable")
+    rows = frame.index.to_numpy()[by_date]
+    target = target[by_date]
+    return {int(i): rows[target == i] for i in np.unique(target)}
 
 
 def _plan_sources(world: World, sources: list[Source], seed: int) -> None:
     """Decide which events (or which accounts of a stream) each source holds."""
     (r_route,) = _rngs(seed + 1, 1)
-    assigned: dict[int, pd.DataFrame] = {}
+    assigned: dict[int, np.ndarray] = {}
     for kind, frame in world.events.items():
         if kind == "licence":
             for domain in sorted(frame["domain"].unique()):
@@ -312,8 +315,7 @@ def _plan_sources(world: World, sources: list[Source], seed: int) -> None:
 def _expected_rows(index: int) -> int:
     if index in _STATE["stream_members"]:
         return len(_STATE["stream_members"][index][1]) * 60
-    frame = _STATE["assigned"].get(index)
-    return 0 if frame is None else len(frame)
+    return len(_STATE["assigned"].get(index, ()))
 
 
 def simulate_city(
@@ -342,6 +344,8 @@ def simulate_city(
     world, truth = build_world(params)
     log.info("city built in %.1f s; writing extracts", time.perf_counter() - t0)
     sources = build_sources(params)
+    _write_truth(world, truth, truth_dir)
+    del truth  # written; the workers need only the world
     _STATE.update(world=world, sources=sources, raw_dir=raw_dir, truth_dir=truth_dir)
     _plan_sources(world, sources, params.seed)
     order = sorted(range(len(sources)), key=_expected_rows, reverse=True)
@@ -371,7 +375,7 @@ def simulate_city(
     truncated = _truncate(r_cut, sources, records_by_source, raw_dir, params.mess.truncated_files)
     manifest = _manifest(sources, records_by_source, raw_dir, params)
     write_json(raw_dir / "manifest.json", manifest)
-    _write_truth(world, truth, truth_dir, truncated)
+    write_json(truth_dir / "truncated.json", {"truncated": truncated})
     return _report(
         params,
         world,
@@ -418,7 +422,7 @@ def _manifest(sources, records_by_source, raw_dir: Path, params: SimulateParams)
     }
 
 
-def _write_truth(world: World, truth: pd.DataFrame, truth_dir: Path, truncated) -> None:
+def _write_truth(world: World, truth: pd.DataFrame, truth_dir: Path) -> None:
     p = world.params
     pop = world.population
     pop.entities.to_parquet(truth_dir / "entities.parquet", index=False)
@@ -449,7 +453,6 @@ def _write_truth(world: World, truth: pd.DataFrame, truth_dir: Path, truncated) 
             "non_drivers": [{"name": n, "family": MECHANISMS[n].family} for n in others],
         },
     )
-    write_json(truth_dir / "truncated.json", {"truncated": truncated})
     write_json(truth_dir / "summary.json", oracle_summary(truth))
 
 

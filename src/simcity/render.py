@@ -110,6 +110,13 @@ def _records(frame_cols: dict, uid, source, name, dates, amounts, echoes=None) -
     )
 
 
+def _seq(ev: pd.DataFrame) -> np.ndarray:
+    """Running numbers of the records within their source (1-based), for document numbers."""
+    if "seq" in ev:
+        return ev["seq"].to_numpy()
+    return np.arange(1, len(ev) + 1)
+
+
 def render(kind: str, events: pd.DataFrame, world: World, source: Source) -> Records:
     """The records `source` holds for these events of `kind`."""
     return RENDERERS[kind](events, world, source)
@@ -154,7 +161,7 @@ def _registration(ev, world, source):
 def _registration_change(ev, world, source):
     uid = ev["entity_uid"].to_numpy()
     m = len(uid)
-    rng = np.random.default_rng(len(uid))
+    rng = np.random.default_rng(int(_seq(ev)[0]) if m else 0)
     item = ev["item"].to_numpy()
     persons = world.population.persons["name"].to_numpy()
     before = np.where(item == "法定代表人", persons[rng.integers(0, len(persons), m)], "略")
@@ -292,9 +299,7 @@ def _penalty(ev, world, source):
     reps = persons[world.entities["legal_rep_uid"].to_numpy()]
     when = ev["occurred_on"].to_numpy()
     cols = {
-        "行政处罚决定书文号": _numbers(
-            "佛" + source.department[3:5] + "罚", source, when, np.arange(1, len(uid) + 1)
-        )
+        "行政处罚决定书文号": _numbers("佛" + source.department[3:5] + "罚", source, when, _seq(ev))
     }
     cols.update(_base(world, uid, source, "当事人名称"))
     cols.update(
@@ -325,7 +330,7 @@ def _complaint(ev, world, source):
     cols = {
         "登记编号": "TS"
         + source.source_id
-        + pd.Series(np.arange(1, len(uid) + 1)).astype(str).str.zfill(8).to_numpy(dtype=object)
+        + pd.Series(_seq(ev)).astype(str).str.zfill(8).to_numpy(dtype=object)
     }
     cols.update(_base(world, uid, source, "被投诉举报对象"))
     cols.update(
@@ -358,7 +363,7 @@ def _licence(ev, world, source):
     cols = {
         "许可证编号": prefix.get(source.licence_domain, "XK")
         + source.source_id[1:]
-        + pd.Series(np.arange(1, len(uid) + 1)).astype(str).str.zfill(8).to_numpy(dtype=object)
+        + pd.Series(_seq(ev)).astype(str).str.zfill(8).to_numpy(dtype=object)
     }
     cols.update(_base(world, uid, source, "企业名称"))
     cols.update(
@@ -406,7 +411,7 @@ def _lawsuit(ev, world, source):
         + ")粤06"
         + source.source_id[1:]
         + "民初"
-        + pd.Series(np.arange(1, len(uid) + 1)).astype(str).to_numpy(dtype=object)
+        + pd.Series(_seq(ev)).astype(str).to_numpy(dtype=object)
         + "号"
     }
     cols.update(_base(world, uid, source, "当事人名称"))
@@ -431,7 +436,7 @@ def _enforcement(ev, world, source):
         "执行案号": "("
         + year
         + ")粤06执"
-        + pd.Series(np.arange(1, len(uid) + 1)).astype(str).to_numpy(dtype=object)
+        + pd.Series(_seq(ev)).astype(str).to_numpy(dtype=object)
         + "号"
     }
     cols.update(_base(world, uid, source, "被执行人名称"))

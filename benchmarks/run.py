@@ -1,0 +1,227 @@
+"""Run the benchmarks and record them in BENCHMARKS.md, each with its command and machine.
+
+Each benchmark runs the real command in a child process and samples the proportional memory
+(PSS: shared pages split between the processes sharing them) of the whole process tree, so a
+pool of forked workers is counted once, not once per worker.
+
+    python -m benchmarks.run                       # every benchmark, default sizes
+    python -m benchmarks.run --sizes 20000         # quick
+    python -m benchmarks.run --repeat 3            # medians of three runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKDOWN = ROOT / "BENCHMARKS.md"
+RISKDRAW = str(Path(sys.executable).with_name("riskdraw"))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def _tree_pss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def measure(cmd: list[str], cwd: Path) -> dict:
+    """Wall time and peak PSS of a command's whole process tree (sampled every 0.2 s)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_pss(ps))
+        time.sleep(0.2)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr.read()}")
+    return {"seconds": seconds, "peak_gib": peak / 2**30}
+
+
+def bench_simulate(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list[dict]]:
+    rows = []
+    for n in sizes:
+        runs = []
+        for _ in range(repeat if n <= 200_000 else 1):
+            out = workdir / f"city-{n}"
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = [
+                RISKDRAW,
+                "simulate",
+                "--entities",
+                str(n),
+                "--out",
+                str(out / "raw"),
+                "--truth",
+                str(out / "truth"),
+                "--report",
+                str(out / "simulate.json"),
+                "--no-progress",
+            ]
+            result = measure(cmd, ROOT)
+            report = json.loads((out / "simulate.json").read_text())
+            size = sum(p.stat().st_size for p in (out / "raw").rglob("*") if p.is_file())
+            result.update(records=report["records"], raw_gib=size / 2**30)
+            runs.append(result)
+            shutil.rmtree(out, ignore_errors=True)
+        seconds = statistics.median(r["seconds"] for r in runs)
+        peak = statistics.median(r["peak_gib"] for r in runs)
+        records = runs[0]["records"]
+        rows.append(
+            {
+                "entities": n,
+                "runs": len(runs),
+                "seconds": seconds,
+                "records": records,
+                "records_per_s": records / seconds,
+                "peak_gib": peak,
+                "raw_gib": runs[0]["raw_gib"],
+            }
+        )
+        print(
+            f"simulate {n:>9,}: {seconds:7.1f} s, {records:>12,} records, "
+            f"{records / seconds:>10,.0f} records/s, peak {peak:.2f} GiB",
+            flush=True,
+        )
+    lines = [
+        "| enterprises | runs | seconds (median) | records | records/s | peak memory (PSS) "
+        "| extracts on disk | target (1.3M: < 15 min, < 8 GiB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        target = ""
+        if r["entities"] >= 1_300_000:
+            ok = r["seconds"] < 900 and r["peak_gib"] < 8
+            target = "met" if ok else "**missed**"
+        lines.append(
+            f"| {r['entities']:,} | {r['runs']} | {r['seconds']:.1f} | "
+            f"{r['records']:,} | {r['records_per_s']:,.0f} | {r['peak_gib']:.2f} GiB "
+            f"| {r['raw_gib']:.1f} GiB | {target} |"
+        )
+    command = (
+        "riskdraw simulate --entities N --out DIR/raw --truth DIR/truth "
+        "--report DIR/simulate.json --no-progress"
+    )
+    return command, lines
+
+
+BENCHES = {"simulate": bench_simulate}
+
+
+def write_section(name: str, command: str, lines: list[str], note: str) -> None:
+    """Replace (or add) the benchmark's section in BENCHMARKS.md."""
+    text = (
+        MARKDOWN.read_text(encoding="utf-8")
+        if MARKDOWN.exists()
+        else (
+            "# Benchmarks\n\nWritten by `make bench` (`python -m benchmarks.run`); each section "
+            "gives its command, machine and date. Memory is the peak proportional set size (PSS) "
+            "of the whole process tree.\n"
+        )
+    )
+    body = "\n".join(
+        [
+            f"<!-- bench:{name} -->",
+            f"## {name}",
+            "",
+            f"- command: `{command}` (via `python -m benchmarks.run --only {name}`)",
+            f"- machine: {machine()}",
+            f"- date: {dt.date.today().isoformat()}",
+            "",
+            *lines,
+            "",
+            note,
+            f"<!-- /bench:{name} -->",
+        ]
+    )
+    pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+    text = (
+        pattern.sub(lambda _: body, text)
+        if pattern.search(text)
+        else (text.rstrip("\n") + "\n\n" + body + "\n")
+    )
+    MARKDOWN.write_text(text, encoding="utf-8")
+
+
+NOTES = {
+    "simulate": "Sizes up to 200,000 are the median of `--repeat` runs; the 1.3M city runs once. "
+    "Records are every row delivered by the 142 sources (monthly streams included).",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(BENCHES),
+        action="append",
+        help="run only this benchmark (repeatable)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[20_000, 1_300_000],
+        help="city sizes in enterprises (default: 20000 1300000)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size up to 200,000")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="scratch folder (default: a temporary folder, removed after)",
+    )
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="riskdraw-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        for name in args.only or sorted(BENCHES):
+            command, lines = BENCHES[name](args.sizes, args.repeat, workdir)
+            write_section(name, command, lines, NOTES[name])
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"written: {MARKDOWN}")
+
+
+if __name__ == "__main__":
+    main()
