@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from riskdraw.config import SimulateParams
 from riskdraw.domain.industries import INDUSTRIES
@@ -101,9 +102,23 @@ class World:
     events: dict[str, pd.DataFrame] = field(default_factory=dict)
     streams: list[Stream] = field(default_factory=list)
 
+    _text: dict = field(default_factory=dict, repr=False)
+
     @property
     def entities(self) -> pd.DataFrame:
         return self.population.entities
+
+    def text(self, table: str, column: str) -> pa.Array:
+        """A text column of `entities` or `persons` as one Arrow array (cached).
+
+        Rendering takes rows from these instead of from Python string objects, so forked
+        writers never touch (and so never copy) the parent's string objects.
+        """
+        key = (table, column)
+        if key not in self._text:
+            frame = self.entities if table == "entities" else self.population.persons
+            self._text[key] = pa.array(frame[column].to_numpy(), type=pa.string(), from_pandas=True)
+        return self._text[key]
 
     def add_events(self, kind: str, frame: pd.DataFrame) -> None:
         if kind in self.events:

@@ -6,6 +6,7 @@ to `truth_dir`, which only evaluation code may read.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -33,8 +34,8 @@ from .writers import ExtractWriter, truncate, write_json
 
 log = logging.getLogger(__name__)
 
-STREAM_CHUNK_ENTITIES = 20_000
-EVENT_CHUNK_ROWS = 500_000
+STREAM_CHUNK_ENTITIES = 8_000
+EVENT_CHUNK_ROWS = 250_000
 
 
 def _rngs(seed: int, n: int) -> list[np.random.Generator]:
@@ -193,16 +194,24 @@ def _stream_records(
 
 def _account_names(world: World, rng: np.random.Generator, mess) -> tuple[pa.Array, np.ndarray]:
     """A stream's account names: each account keeps the name (or variant) it was opened under."""
-    names = world.entities["name"].to_numpy().copy()
+    names = world.text("entities", "name")
     n = len(names)
     bits = np.zeros(n, dtype=np.int32)
     variant = rng.random(n) < mess.name_variant
-    names[variant] = name_variants(rng, list(names[variant]))
+    changed = pc.replace_with_mask(
+        names,
+        pa.array(variant),
+        pa.array(name_variants(rng, names.filter(pa.array(variant)).to_pylist()), pa.string()),
+    )
     bits[variant] |= MESS_BITS["name_variant"]
     typo = rng.random(n) < mess.name_typo
-    names[typo] = typos(rng, list(names[typo]))
+    changed = pc.replace_with_mask(
+        changed,
+        pa.array(typo),
+        pa.array(typos(rng, changed.filter(pa.array(typo)).to_pylist()), pa.string()),
+    )
     bits[typo] |= MESS_BITS["name_typo"]
-    return pa.array(names, type=pa.string()), bits
+    return changed, bits
 
 
 # The world and the task list are module state so that forked workers share them unpickled.
@@ -350,6 +359,17 @@ def simulate_city(
     _plan_sources(world, sources, params.seed)
     order = sorted(range(len(sources)), key=_expected_rows, reverse=True)
     workers = workers or min(2, os.cpu_count() or 1)
+    for table, column in (
+        ("entities", "name"),
+        ("entities", "credit_code"),
+        ("entities", "registration_number"),
+        ("entities", "address"),
+        ("entities", "industry_code"),
+        ("persons", "name"),
+        ("persons", "id_number"),
+    ):
+        world.text(table, column)  # made once, before the fork, shared by the workers
+    gc.freeze()  # the collector would otherwise touch (and so copy) every shared object
     records_by_source: dict[str, int] = {}
     mess_counts: Counter = Counter()
     bar = tqdm(total=len(sources), desc="extracts", unit="source", disable=not progress)
@@ -370,6 +390,7 @@ def simulate_city(
     finally:
         bar.close()
         _STATE.clear()
+        gc.unfreeze()
 
     (r_cut,) = _rngs(params.seed + 2, 1)
     truncated = _truncate(r_cut, sources, records_by_source, raw_dir, params.mess.truncated_files)

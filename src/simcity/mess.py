@@ -185,7 +185,9 @@ def bad_checks(rng: np.random.Generator, keys: list[str], key_type: str) -> list
 def _replace(arr: pa.Array, mask: np.ndarray, values) -> pa.Array:
     if not mask.any():
         return arr
-    return pc.replace_with_mask(arr, pa.array(mask), pa.array(list(values), type=pa.string()))
+    if not isinstance(values, pa.Array):
+        values = pa.array(list(values), type=pa.string())
+    return pc.replace_with_mask(arr, pa.array(mask), values)
 
 
 def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generator) -> Delivered:
@@ -204,9 +206,13 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
     # Registry values echoed by other departments sometimes disagree with the registry.
     for column, pool in records.echoes.items():
         mask = pick(rates.conflict, "conflict")
-        values = np.array(cols[column], dtype=object if pool.dtype == object else float)
-        values[mask] = pool[rng.integers(0, len(pool), int(mask.sum()))]
-        cols[column] = values
+        others = rng.integers(0, len(pool), int(mask.sum()))
+        if isinstance(pool, pa.Array):
+            cols[column] = _replace(text(cols[column]), mask, pool.take(pa.array(others)))
+        else:
+            values = np.array(cols[column], dtype=float)
+            values[mask] = pool[others]
+            cols[column] = values
 
     out: dict[str, pa.Array] = {}
     for column, values in cols.items():

@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskdraw.domain.industries import LICENCE_DOMAINS
 
 from .activity import World
-from .population import ENTITY_TYPE_LABELS
+from .population import ENTITY_TYPE_LABELS, ENTITY_TYPES
 from .sources import Source
 
 KEY_COLUMNS = {
@@ -40,7 +42,7 @@ class Records:
     name: str
     dates: list[str] = field(default_factory=list)
     amounts: list[str] = field(default_factory=list)
-    echoes: dict[str, np.ndarray] = field(default_factory=dict)  # column -> pool of other values
+    echoes: dict[str, Any] = field(default_factory=dict)  # column -> pool of others' values
     name_bits: np.ndarray | None = None
 
     @property
@@ -60,27 +62,32 @@ class Records:
         )
 
 
-def entity_keys(world: World, uid: np.ndarray, key: str) -> np.ndarray:
-    """The key a department files a record under (object array of str)."""
-    ent = world.entities
-    credit = ent["credit_code"].to_numpy()[uid]
+def entity_keys(world: World, uid: np.ndarray, key: str) -> pa.Array:
+    """The key a department files a record under."""
+    take = pa.array(np.asarray(uid))
+    credit = world.text("entities", "credit_code").take(take)
     if key == "credit_code":
         return credit
     if key == "registration_number":
-        regno = ent["registration_number"].to_numpy()[uid]
+        regno = world.text("entities", "registration_number").take(take)
         # Enterprises registered after the 2015 reform never had a number: the code stands in.
-        return np.where(pd.isna(regno), credit, regno)
+        return pc.if_else(pc.is_null(regno), credit, regno)
     if key == "organisation_code":
-        org = pd.Series(credit).str.slice(8, 17)
-        return (org.str.slice(0, 8) + "-" + org.str.slice(8, 9)).to_numpy(dtype=object)
+        return pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(credit, 8, 16), pc.utf8_slice_codeunits(credit, 16, 17), "-"
+        )
     raise ValueError(f"unknown key type {key!r}")
+
+
+def _take(world: World, table: str, column: str, rows: np.ndarray) -> pa.Array:
+    return world.text(table, column).take(pa.array(np.asarray(rows)))
 
 
 def _base(world: World, uid: np.ndarray, source: Source, name_col: str) -> dict:
     cols = {}
     if source.key != "name":
         cols[KEY_COLUMNS[source.key]] = entity_keys(world, uid, source.key)
-    cols[name_col] = world.entities["name"].to_numpy()[uid]
+    cols[name_col] = _take(world, "entities", "name", uid)
     return cols
 
 
@@ -125,25 +132,29 @@ def render(kind: str, events: pd.DataFrame, world: World, source: Source) -> Rec
 def _registration(ev, world, source):
     ent = world.entities
     uid = ev["entity_uid"].to_numpy()
-    e = ent.iloc[uid]
-    persons = world.population.persons
-    rep = e["legal_rep_uid"].to_numpy()
-    dereg = e["deregistered_on"].to_numpy()
+
+    def num(column):
+        return ent[column].to_numpy()[uid]
+
+    rep = num("legal_rep_uid")
+    dereg = num("deregistered_on")
     cols = _base(world, uid, source, "企业名称")
     if source.key != "registration_number":
-        cols["注册号"] = e["registration_number"].to_numpy()
+        cols["注册号"] = _take(world, "entities", "registration_number", uid)
+    labels = np.array([ENTITY_TYPE_LABELS[t] for t in ENTITY_TYPES], dtype=object)
+    type_code = pd.Categorical(ent["entity_type"], categories=ENTITY_TYPES).codes[uid]
     cols.update(
         {
-            "企业类型": e["entity_type"].map(ENTITY_TYPE_LABELS).to_numpy(),
-            "法定代表人": persons["name"].to_numpy()[rep],
-            "法定代表人证件号码": persons["id_number"].to_numpy()[rep],
-            "行业代码": e["industry_code"].to_numpy(),
-            "住所": e["address"].to_numpy(),
-            "成立日期": e["founded_on"].to_numpy(),
+            "企业类型": labels[type_code],
+            "法定代表人": _take(world, "persons", "name", rep),
+            "法定代表人证件号码": _take(world, "persons", "id_number", rep),
+            "行业代码": _take(world, "entities", "industry_code", uid),
+            "住所": _take(world, "entities", "address", uid),
+            "成立日期": num("founded_on"),
             "注销日期": dereg,
             "登记状态": np.where(np.isnat(dereg), "存续", "注销"),
-            "注册资本": e["subscribed_capital"].to_numpy(),
-            "实缴资本": e["paid_in_capital"].to_numpy(),
+            "注册资本": num("subscribed_capital"),
+            "实缴资本": num("paid_in_capital"),
             "登记机关": source.department,
             "入库日期": ev["known_on"].to_numpy(),
         }
@@ -163,9 +174,10 @@ def _registration_change(ev, world, source):
     m = len(uid)
     rng = np.random.default_rng(int(_seq(ev)[0]) if m else 0)
     item = ev["item"].to_numpy()
-    persons = world.population.persons["name"].to_numpy()
-    before = np.where(item == "法定代表人", persons[rng.integers(0, len(persons), m)], "略")
-    after = np.where(item == "法定代表人", persons[rng.integers(0, len(persons), m)], "略")
+    persons = world.text("persons", "name")
+    rep = pa.array(item == "法定代表人")
+    before = pc.if_else(rep, persons.take(pa.array(rng.integers(0, len(persons), m))), "略")
+    after = pc.if_else(rep, persons.take(pa.array(rng.integers(0, len(persons), m))), "略")
     cols = _base(world, uid, source, "企业名称")
     cols.update(
         {
@@ -182,24 +194,22 @@ def _registration_change(ev, world, source):
 
 def _shareholder(ev, world, source):
     uid = ev["entity_uid"].to_numpy()
-    ent = world.entities
-    persons = world.population.persons
     is_ent = ev["holder_is_enterprise"].to_numpy()
     he = ev["holder_entity_uid"].to_numpy()
     hp = ev["holder_person_uid"].to_numpy()
     cols = _base(world, uid, source, "企业名称")
     cols.update(
         {
-            "股东名称": np.where(
-                is_ent,
-                ent["name"].to_numpy()[np.maximum(he, 0)],
-                persons["name"].to_numpy()[np.maximum(hp, 0)],
+            "股东名称": pc.if_else(
+                pa.array(is_ent),
+                _take(world, "entities", "name", np.maximum(he, 0)),
+                _take(world, "persons", "name", np.maximum(hp, 0)),
             ),
             "股东类型": np.where(is_ent, "企业法人", "自然人股东"),
-            "证照或证件号码": np.where(
-                is_ent,
-                ent["credit_code"].to_numpy()[np.maximum(he, 0)],
-                persons["id_number"].to_numpy()[np.maximum(hp, 0)],
+            "证照或证件号码": pc.if_else(
+                pa.array(is_ent),
+                _take(world, "entities", "credit_code", np.maximum(he, 0)),
+                _take(world, "persons", "id_number", np.maximum(hp, 0)),
             ),
             "认缴出资额": ev["subscribed"].to_numpy(),
             "认缴出资日期": ev["subscribed_on"].to_numpy(),
@@ -222,7 +232,7 @@ def _annual_report(ev, world, source):
             "营业总收入": ev["revenue"].to_numpy(),
             "资产总额": ev["assets"].to_numpy(),
             "实缴资本": ent["paid_in_capital"].to_numpy()[uid],
-            "企业通信地址": ent["address"].to_numpy()[uid],
+            "企业通信地址": _take(world, "entities", "address", uid),
             "入库日期": ev["known_on"].to_numpy(),
         }
     )
@@ -233,7 +243,10 @@ def _annual_report(ev, world, source):
         "企业名称",
         ["报送日期", "入库日期"],
         ["营业总收入", "资产总额", "实缴资本"],
-        {"企业通信地址": ent["address"].to_numpy(), "实缴资本": ent["paid_in_capital"].to_numpy()},
+        {
+            "企业通信地址": world.text("entities", "address"),
+            "实缴资本": ent["paid_in_capital"].to_numpy(),
+        },
     )
 
 
@@ -295,8 +308,7 @@ def _inspection(ev, world, source):
 
 def _penalty(ev, world, source):
     uid = ev["entity_uid"].to_numpy()
-    persons = world.population.persons["name"].to_numpy()
-    reps = persons[world.entities["legal_rep_uid"].to_numpy()]
+    reps = world.text("persons", "name").take(pa.array(world.entities["legal_rep_uid"].to_numpy()))
     when = ev["occurred_on"].to_numpy()
     cols = {
         "行政处罚决定书文号": _numbers("佛" + source.department[3:5] + "罚", source, when, _seq(ev))
@@ -304,7 +316,7 @@ def _penalty(ev, world, source):
     cols.update(_base(world, uid, source, "当事人名称"))
     cols.update(
         {
-            "法定代表人": reps[uid],
+            "法定代表人": reps.take(pa.array(uid)),
             "违法行为类型": ev["violation"].to_numpy(),
             "处罚类别": ev["penalty_kind"].to_numpy(),
             "罚款金额": ev["amount"].to_numpy(),
@@ -348,7 +360,6 @@ def _complaint(ev, world, source):
 
 def _licence(ev, world, source):
     uid = ev["entity_uid"].to_numpy()
-    ent = world.entities
     when = ev["occurred_on"].to_numpy()
     prefix = {
         "food_business": "JY",
@@ -371,7 +382,7 @@ def _licence(ev, world, source):
             "许可证名称": LICENCE_DOMAINS[source.licence_domain],
             "发证日期": when,
             "有效期至": ev["valid_until"].to_numpy(),
-            "经营场所": ent["address"].to_numpy()[uid],
+            "经营场所": _take(world, "entities", "address", uid),
             "发证机关": source.department,
             "入库日期": ev["known_on"].to_numpy(),
         }
@@ -383,7 +394,7 @@ def _licence(ev, world, source):
         "企业名称",
         ["发证日期", "有效期至", "入库日期"],
         [],
-        {"经营场所": ent["address"].to_numpy()},
+        {"经营场所": world.text("entities", "address")},
     )
 
 

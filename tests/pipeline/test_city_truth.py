@@ -23,7 +23,7 @@ def default_city():
 
 
 def test_random_draws_find_problems_at_the_calibrated_rate_on_20000_enterprises(default_city):
-    world, truth = default_city
+    world, _ = default_city
     params = world.params
     insp = world.events["inspection"]
     assert abs(insp["problem"].mean() - params.random_hit_rate) <= 0.015

@@ -173,121 +173,142 @@ def test_truth_never_inside_the_extracts(tiny_city, extracts):
     assert "truth" not in manifest_text and "driver" not in manifest_text
 
 
-def test_every_kind_of_mess_is_present_at_its_rate(tiny_city, extracts):
-    rates = tiny_city.params.mess
+NAME_COLUMNS = (
+    "企业名称",
+    "当事人名称",
+    "被投诉举报对象",
+    "纳税人名称",
+    "单位名称",
+    "户名",
+    "被执行人名称",
+)
+KEY_COLUMNS = {
+    "credit_code": "统一社会信用代码",
+    "registration_number": "注册号",
+    "organisation_code": "组织机构代码",
+}
+DATE_PATTERNS = {
+    "iso": r"^\d{4}-\d{2}-\d{2}$",
+    "slash": r"^\d{4}/\d{1,2}/\d{1,2}$",
+    "compact": r"^\d{8}$",
+    "chinese": r"^\d{4}年\d{1,2}月\d{1,2}日$",
+    "dot": r"^\d{4}\.\d{2}\.\d{2}$",
+    "excel": r"^-?\d{1,5}$",
+}
+STREAMS = ("social_insurance", "medical_insurance", "utility")
+
+
+class Tally:
+    """Observed count and eligible count of each kind of mess, read from the extracts."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+
+    def add(self, kind: str, hits, eligible) -> None:
+        entry = self.counts.setdefault(kind, [0, 0])
+        entry[0] += int(np.sum(hits & eligible))
+        entry[1] += int(np.sum(eligible))
+
+    def __getitem__(self, kind: str) -> tuple[int, int]:
+        return tuple(self.counts[kind])
+
+
+def _parse(values: pd.Series, style: str) -> pd.Series:
+    """Dates written in `style` as datetimes; NaT where no calendar has them."""
+    if style == "excel":
+        serial = pd.to_numeric(values, errors="coerce")
+        serial = serial.where((serial > 0) & (serial < 100_000))
+        return pd.to_datetime(serial, unit="D", origin="1899-12-30")
+    fmt = {
+        "iso": "%Y-%m-%d",
+        "slash": "%Y/%m/%d",
+        "compact": "%Y%m%d",
+        "chinese": "%Y年%m月%d日",
+        "dot": "%Y.%m.%d",
+    }[style]
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    return parsed.where(parsed.dt.year > 1900)
+
+
+@pytest.fixture(scope="module")
+def tally(tiny_city, extracts) -> Tally:
+    """Every kind of mess, counted in the delivered files (truth only says which row is whom)."""
     entities = pd.read_parquet(tiny_city.truth / "entities.parquet")
     true_names = entities["name"].to_numpy()
-    counts = {
-        k: [0, 0]
-        for k in (
-            "invalid_check",
-            "missing_key",
-            "fullwidth",
-            "amount_as_text",
-            "name_changed",
-            "duplicate_exact",
-            "date_other_style",
-        )
-    }
+    true_address = entities["address"].to_numpy()
+    t = Tally()
     for entry, frame, ident in extracts.values():
         if frame.empty:
             continue
-        mess = ident["mess"].to_numpy()
-        original = (mess & (MESS_BITS["duplicate_exact"] | MESS_BITS["duplicate_near"])) == 0
-        if entry["key"] == "credit_code":
-            keys = frame["统一社会信用代码"].astype(str)
-            present = (keys.str.strip() != "").to_numpy()
-            valid = valid_uscc_mask(halfwidth_series(keys).str.strip())
-            counts["invalid_check"][0] += int((original & present & ~valid).sum())
-            counts["invalid_check"][1] += int((original & present).sum())
-        key_col = {
-            "credit_code": "统一社会信用代码",
-            "registration_number": "注册号",
-            "organisation_code": "组织机构代码",
-        }.get(entry["key"])
+        uid = ident["entity_uid"].to_numpy()
+        copies = (
+            ident["mess"].to_numpy() & (MESS_BITS["duplicate_exact"] | MESS_BITS["duplicate_near"])
+        ) > 0
+        original = ~copies
+        key_col = KEY_COLUMNS.get(entry["key"])
         if key_col is not None:
             keys = frame[key_col].astype(str).str.strip()
-            counts["missing_key"][0] += int((original & (keys == "").to_numpy()).sum())
-            counts["missing_key"][1] += int(original.sum())
-            wide = keys.str.contains(r"[\uff01-\uff5e]").to_numpy()
-            counts["fullwidth"][0] += int((original & wide).sum())
-            counts["fullwidth"][1] += int((original & (keys != "").to_numpy()).sum())
+            present = (keys != "").to_numpy()
+            t.add("missing_key", ~present, original)
+            t.add("fullwidth", keys.str.contains(r"[\uff01-\uff5e]").to_numpy(), original & present)
+            if entry["key"] == "credit_code":
+                valid = valid_uscc_mask(halfwidth_series(keys))
+                t.add("invalid_check", ~valid, original & present)
         if entry["amount_unit"] == "yuan":
-            amount_cols = [c for c in frame.columns if c.endswith("(元)")]
-            if amount_cols:
-                text = frame[amount_cols[0]].astype(str)
-                filled = (text != "").to_numpy()
-                counts["amount_as_text"][0] += int(
-                    (original & text.str.contains("万").to_numpy()).sum()
+            amounts = [c for c in frame.columns if c.endswith("(元)")]
+            if amounts:
+                cells = frame[amounts[0]].astype(str)
+                t.add(
+                    "amount_as_text",
+                    cells.str.contains("万").to_numpy(),
+                    original & (cells != "").to_numpy(),
                 )
-                counts["amount_as_text"][1] += int((original & filled).sum())
-        name_col = next(
-            c
-            for c in frame.columns
-            if c
-            in (
-                "企业名称",
-                "当事人名称",
-                "被投诉举报对象",
-                "纳税人名称",
-                "单位名称",
-                "户名",
-                "被执行人名称",
-            )
-        )
-        changed = frame[name_col].to_numpy() != true_names[ident["entity_uid"].to_numpy()]
-        counts["name_changed"][0] += int((original & changed).sum())
-        counts["name_changed"][1] += int(original.sum())
-        counts["duplicate_exact"][0] += int(frame.duplicated().sum())
-        counts["duplicate_exact"][1] += int(original.sum())
-    _within(*counts["invalid_check"], rates.invalid_check, "invalid check characters")
-    _within(*counts["missing_key"], rates.missing_key, "missing keys")
-    _within(*counts["fullwidth"], rates.fullwidth, "full-width keys")
-    _within(*counts["amount_as_text"], rates.amount_as_text, "amounts written as 万")
-    # A name is changed by a variant or a typo (or blanked when the name is the key).
-    p_name = 1 - (1 - rates.name_variant) * (1 - rates.name_typo)
-    assert counts["name_changed"][0] / counts["name_changed"][1] >= p_name * 0.9
-    # Exact duplicates of rows: the declared copies (plus rare natural coincidences).
-    assert (
-        counts["duplicate_exact"][0] >= 0.8 * rates.duplicate_exact * counts["duplicate_exact"][1]
-    )
-    _within(
-        int(counts["duplicate_exact"][0]),
-        counts["duplicate_exact"][1],
-        rates.duplicate_exact,
-        "exact duplicates",
-    )
-
-
-def test_dates_come_in_many_styles_and_some_are_impossible(tiny_city, extracts):
-    patterns = {
-        "iso": r"^\d{4}-\d{2}-\d{2}$",
-        "slash": r"^\d{4}/\d{1,2}/\d{1,2}$",
-        "compact": r"^\d{8}$",
-        "chinese": r"^\d{4}年\d{1,2}月\d{1,2}日$",
-        "dot": r"^\d{4}\.\d{2}\.\d{2}$",
-        "excel": r"^-?\d{1,5}$",
-    }
-    seen, other, total, impossible = set(), 0, 0, 0
-    for entry, frame, ident in extracts.values():
+        if entry["kind"] not in STREAMS:  # streams keep one name per account, not per row
+            name = frame[next(c for c in frame.columns if c in NAME_COLUMNS)].to_numpy()
+            changed = name != true_names[uid]
+            t.add("name_changed", changed, original & (name != ""))
+        if entry["kind"] == "annual_report":
+            t.add("conflict", frame["企业通信地址"].to_numpy() != true_address[uid], original)
+        t.add("duplicate_exact", frame.duplicated().to_numpy(), np.ones(len(frame), bool))
+        squeezed = frame.apply(lambda c: c.astype(str).str.replace(r"\s", "", regex=True))
+        near = squeezed.duplicated().to_numpy() & ~frame.duplicated().to_numpy()
+        t.add("duplicate_near", near, np.ones(len(frame), bool))
         dates = [c for c in frame.columns if c.endswith("日期")]
-        if not dates or frame.empty:
-            continue
-        col = halfwidth_series(frame[dates[-1]].astype(str))  # the last is never spoiled
-        col = col[col != ""]
-        own = col.str.match(patterns[entry["date_style"]])
-        other += int((~own).sum())
-        total += len(col)
-        for style, pattern in patterns.items():
-            if col.str.match(pattern).any():
-                seen.add(style)
-        mess = ident["mess"].to_numpy()
-        impossible += int(((mess & MESS_BITS["impossible_date"]) > 0).sum())
-    assert seen == set(patterns)
+        if dates:
+            first = halfwidth_series(frame[dates[0]].astype(str))
+            own = first.str.match(DATE_PATTERNS[entry["date_style"]]).to_numpy()
+            filled = (first != "").to_numpy()
+            t.add("date_other_style", ~own, original & filled)
+            bad = _parse(first, entry["date_style"]).isna().to_numpy()
+            t.add("impossible_date", bad, original & filled & own)
+    return t
+
+
+def test_every_kind_of_mess_is_present_at_its_rate(tiny_city, tally):
     rates = tiny_city.params.mess
-    # "compact" and "excel" strings can look alike only for other lengths: rate holds closely.
-    _within(other, total, rates.date_style_mix * 5 / 5, "dates in another style")
-    assert impossible > 0
+    for kind, (_, eligible) in tally.counts.items():
+        assert eligible >= 5000, f"{kind}: only {eligible} records could show it"
+    _within(*tally["invalid_check"], rates.invalid_check, "invalid check characters")
+    _within(*tally["missing_key"], rates.missing_key, "missing keys")
+    _within(*tally["fullwidth"], rates.fullwidth, "full-width keys")
+    _within(*tally["amount_as_text"], rates.amount_as_text, "amounts written as 万")
+    _within(*tally["conflict"], rates.conflict, "addresses conflicting with the registry")
+    _within(*tally["duplicate_exact"], rates.duplicate_exact, "exact duplicates")
+    _within(*tally["duplicate_near"], rates.duplicate_near, "near duplicates")
+    _within(*tally["date_other_style"], rates.date_style_mix, "dates in another style")
+    _within(*tally["impossible_date"], rates.impossible_date, "impossible dates")
+    # A name written otherwise than in the registry: a variant, a typo, or both.
+    p_name = 1 - (1 - rates.name_variant) * (1 - rates.name_typo)
+    _within(*tally["name_changed"], p_name, "names changed")
+
+
+def test_dates_come_in_every_style(extracts):
+    seen = set()
+    for _, frame, _ in extracts.values():
+        for column in [c for c in frame.columns if c.endswith("日期")]:
+            col = frame[column].astype(str)
+            seen |= {s for s, pattern in DATE_PATTERNS.items() if col.str.match(pattern).any()}
+    assert seen == set(DATE_PATTERNS)
 
 
 def test_one_file_arrives_truncated_mid_record(tiny_city, manifest):

@@ -40,7 +40,7 @@ def test_errors_name_the_file(tmp_path):
     bad.write_text("simulate:\n  entities: -3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"params\.yaml: simulate\.entities"):
         load_section("simulate", bad)
-    with pytest.raises(ConfigError, match="section 'evaluate' is missing|unknown section"):
+    with pytest.raises(ConfigError, match=r"section 'evaluate' is missing|unknown section"):
         load_section("evaluate", bad)
 
 
