@@ -93,6 +93,7 @@ def bench_simulate(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, l
                 "--report",
                 str(out / "simulate.json"),
                 "--no-progress",
+                "--no-track",
             ]
             result = measure(cmd, ROOT)
             report = json.loads((out / "simulate.json").read_text())
@@ -136,7 +137,7 @@ def bench_simulate(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, l
         )
     command = (
         "riskdraw simulate --entities N --out DIR/raw --truth DIR/truth "
-        "--report DIR/simulate.json --no-progress"
+        "--report DIR/simulate.json --no-progress --no-track"
     )
     return command, lines
 

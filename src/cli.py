@@ -63,6 +63,9 @@ def simulate(
     ] = None,
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    track: Annotated[
+        bool, typer.Option(help="log the run to MLflow (experiment riskdraw-simulate)")
+    ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Simulate a city: 142 departments' messy extracts, and the ground truth kept apart.
@@ -70,7 +73,8 @@ def simulate(
     Reads params.yaml `simulate` (entities, seed, rounds, drivers, mess rates, sources).
     Writes OUT/<source>/extract.* and OUT/manifest.json, TRUTH/ (true probabilities, identities,
     drivers; read by evaluation only) and REPORT (entities, sources, records, formats,
-    random_hit_rate). The same seed gives the same bytes.
+    random_hit_rate). The same seed gives the same bytes. The run is logged to MLflow with the
+    manifest's digest as its data version (never the truth).
     """
     from riskdraw.simcity.city import simulate_city
     from riskdraw.simcity.writers import write_json
@@ -79,6 +83,11 @@ def simulate(
     settings = _load("simulate", params, config, entities=entities, seed=seed)
     result = simulate_city(settings, out, truth, progress=progress)
     write_json(report, result)
+    if track:
+        from riskdraw.simcity.tracking import log_simulation
+
+        run_id = log_simulation(settings, result, out / "manifest.json", report)
+        console.print(f"MLflow run {run_id} (experiment riskdraw-simulate)")
     console.print(
         f"[green]city written[/green]: {result['entities']:,} enterprises, "
         f"{result['sources']} sources, {result['records']:,} records, "

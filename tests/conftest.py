@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,3 +37,13 @@ def tiny_city(tmp_path_factory) -> City:
     params = simulate_params(entities=TINY_ENTITIES)
     report = simulate_city(params, root / "raw", root / "truth", progress=False)
     return City(raw=root / "raw", truth=root / "truth", report=report, params=params)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_mlflow(tmp_path_factory) -> str:
+    """Every test session logs to its own MLflow store, never to the project's mlflow.db."""
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    os.environ["RISKDRAW_ARTIFACTS"] = str(root / "mlruns")
+    return uri

@@ -59,6 +59,23 @@ def test_simulate_then_summary(tmp_path):
         assert key in rep
     drivers = json.loads((tmp_path / "truth" / "drivers.json").read_text())
     assert [d["name"] for d in drivers["drivers"]] == ["changes_365"]
+    # The run is in MLflow with its figures and the data version it describes.
+    from mlflow.tracking import MlflowClient
+
+    from riskdraw.tracking import file_digest
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("riskdraw-simulate")
+    runs = client.search_runs([experiment.experiment_id], filter_string="params.seed = '11'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.metrics["random_hit_rate"] == rep["random_hit_rate"]
+    assert run.data.tags["data_version"] == file_digest(tmp_path / "raw" / "manifest.json")
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "city")} == {
+        "city/manifest.json",
+        "city/simulate.json",
+    }
+    assert "drivers.json" not in str(client.list_artifacts(run.info.run_id))
     result = runner.invoke(app, ["summary", "--simulate-report", str(report)])
     assert result.exit_code == 0
     assert "records by kind" in result.output and "hit rate" in result.output

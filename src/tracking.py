@@ -1,0 +1,62 @@
+"""MLflow tracking as riskdraw uses it: runs in SQLite (`mlflow.db`), artifacts under `mlruns/`.
+
+The tracking URI comes from `MLFLOW_TRACKING_URI` (the Makefile sets it to the project's
+`sqlite:///…/mlflow.db`), artifacts go to `RISKDRAW_ARTIFACTS` (default `mlruns/`). Each stage
+logs into an experiment of its own, named `riskdraw-<stage>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+
+
+def artifact_root() -> Path:
+    return Path(os.environ.get("RISKDRAW_ARTIFACTS", "mlruns")).resolve()
+
+
+def use_experiment(stage: str) -> str:
+    """Point MLflow at riskdraw's store and return the id of the stage's experiment."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    name = f"riskdraw-{stage}"
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = artifact_root() / name
+    location.mkdir(parents=True, exist_ok=True)
+    return mlflow.create_experiment(name, artifact_location=location.as_uri())
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file: the data version a run records, so a model traces back to its data."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def flatten(prefix: str, value) -> dict[str, object]:
+    """Nested parameters as MLflow's flat `a.b.c` keys."""
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            out.update(flatten(f"{prefix}.{key}" if prefix else str(key), item))
+        return out
+    return {prefix: value}
