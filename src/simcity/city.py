@@ -524,7 +524,7 @@ def _report(
             int(r): round(float(v), 4) for r, v in by_round["mean"].items()
         },
         "mess_records": dict(sorted(mess_counts.items())),
-        "mess_rates": {k: round(v / total, 5) for k, v in sorted(mess_counts.items())},
+        "mess_share_of_records": {k: round(v / total, 5) for k, v in sorted(mess_counts.items())},
         "truncated_sources": [t["source_id"] for t in truncated],
         "seconds": round(seconds, 1),
         "city_level": sum(1 for s in sources if s.level == CITY),

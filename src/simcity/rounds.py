@@ -209,7 +209,7 @@ def screening_truth(rng: np.random.Generator, world: World) -> pd.DataFrame:
             "as_of_date": as_of,
             "p_full": 1.0 / (1.0 + np.exp(-(b0 + eta + latent)))[frame],
             "p_known": expected_probability(b0 + eta, p.latent_sd)[frame],
-            "violates": np.zeros(len(frame), dtype=bool),
+            "violates": pd.array([pd.NA] * len(frame), dtype="boolean"),  # not drawn yet
             "intercept": b0,
         }
     )
