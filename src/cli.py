@@ -76,8 +76,8 @@ def simulate(
     random_hit_rate). The same seed gives the same bytes. The run is logged to MLflow with the
     manifest's digest as its data version (never the truth).
     """
+    from riskdraw.io import write_json
     from riskdraw.simcity.city import simulate_city
-    from riskdraw.simcity.writers import write_json
 
     _logging(verbose)
     settings = _load("simulate", params, config, entities=entities, seed=seed)
@@ -94,6 +94,104 @@ def simulate(
         f"random-draw hit rate {result['random_hit_rate']:.1%} "
         f"({result['seconds']:.0f} s)"
     )
+
+
+@app.command()
+def catalogue(
+    out: Annotated[Path, typer.Option(help="the sources file to write")] = Path(
+        "catalogue/foshan-sim.yaml"
+    ),
+    kinds: Annotated[Path, typer.Option(help="the record kinds")] = Path("catalogue/kinds.yaml"),
+    params: Annotated[Path, PARAMS] = Path("params.yaml"),
+) -> None:
+    """Write the simulated city's source catalogue (one entry per source) from params.yaml.
+
+    For a real city the sources file is written and kept by hand; this command keeps the
+    simulated city's file in step with `simulate.sources`.
+    """
+    from riskdraw.governance.catalogue import dump_sources, load_kinds
+    from riskdraw.simcity.catalogue import city_catalogue
+
+    settings = _load("simulate", params)
+    result = city_catalogue(settings, load_kinds(kinds))
+    dump_sources(result, out)
+    console.print(f"{len(result.sources)} sources written to {out}")
+
+
+@app.command()
+def ingest(
+    raw: Annotated[Path, typer.Option(help="the departments' extracts")] = Path("data/raw"),
+    sources: Annotated[Path, typer.Option(help="the city's sources file")] = Path(
+        "catalogue/foshan-sim.yaml"
+    ),
+    kinds: Annotated[Path, typer.Option(help="the record kinds")] = Path("catalogue/kinds.yaml"),
+    out: Annotated[Path, typer.Option(help="canonical tables and quarantine")] = Path(
+        "data/interim"
+    ),
+    report: Annotated[Path, typer.Option(help="quality metrics (JSON)")] = Path(
+        "reports/quality.json"
+    ),
+    page: Annotated[Path, typer.Option(help="quality report (HTML)")] = Path(
+        "reports/quality.html"
+    ),
+    params: Annotated[Path, PARAMS] = Path("params.yaml"),
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Read, validate and file every source of the catalogue; quarantine what breaks a rule.
+
+    Reads params.yaml `ingest`. Writes OUT/<kind>/<source>.parquet (accepted records, typed,
+    personal data pseudonymised), OUT/quarantine/<source>.parquet (source, row, field, column,
+    rule, original value), REPORT (records in / accepted / quarantined, failed sources, scores
+    per source and dimension) and PAGE. Exit status 3 when more sources failed than
+    `ingest.max_failed_sources` allows (the report is written first).
+    """
+    import json as _json
+
+    from riskdraw.governance.catalogue import CatalogueError, load_kinds, load_sources
+    from riskdraw.governance.ingest import ingest_all
+    from riskdraw.governance.quality import quality_html, quality_report
+    from riskdraw.io import write_json
+
+    _logging(verbose)
+    settings = _load("ingest", params)
+    try:
+        kind_specs = load_kinds(kinds)
+        catalogue_ = load_sources(sources, kind_specs)
+    except CatalogueError as error:
+        console.print(f"[red]catalogue error[/red]\n{error}")
+        raise typer.Exit(2) from None
+    manifest = raw / "manifest.json"
+    declared = {}
+    if manifest.exists():
+        declared = {
+            e["source_id"]: e["records"]
+            for e in _json.loads(manifest.read_text(encoding="utf-8"))["sources"]
+        }
+    results = ingest_all(
+        catalogue_,
+        kind_specs,
+        raw,
+        out,
+        declared,
+        progress=progress,
+        batch_rows=settings.batch_rows,
+    )
+    cadence = {s.source_id: s.cadence for s in catalogue_.sources}
+    checks = {k: bool(v.checks) for k, v in kind_specs.kinds.items()}
+    result = quality_report(results, settings, cadence, checks)
+    write_json(report, result)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(quality_html(result), encoding="utf-8")
+    console.print(
+        f"ingested {result['sources']} sources: {result['records_in']:,} records in, "
+        f"{result['records_accepted']:,} accepted, {result['records_quarantined']:,} "
+        f"quarantined; {result['sources_failed']} failed"
+    )
+    for source_id, error in result["failed"].items():
+        console.print(f"[red]failed[/red] {source_id}: {error}")
+    if result["sources_failed"] > settings.max_failed_sources:
+        raise typer.Exit(3)
 
 
 @app.command()

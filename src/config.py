@@ -184,7 +184,39 @@ class SimulateParams(_Strict):
         return self
 
 
-SECTIONS: dict[str, type[BaseModel]] = {"simulate": SimulateParams}
+class Bounds(_Strict):
+    """A quality dimension's thresholds: below `warn` warns, below `fail` fails."""
+
+    warn: float = Field(ge=0, le=1)
+    fail: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.fail > self.warn:
+            raise ValueError("fail must not exceed warn")
+        return self
+
+
+class IngestParams(_Strict):
+    """The `ingest` section: batch size, tolerated failures, quality thresholds."""
+
+    batch_rows: int = Field(gt=0)
+    max_failed_sources: int = Field(ge=0, description="more failed sources: exit status 3")
+    timeliness_days: dict[str, int] = Field(description="allowed delivery delay per cadence")
+    quality: dict[str, Bounds]
+
+    @model_validator(mode="after")
+    def _complete(self) -> IngestParams:
+        dims = {"completeness", "validity", "uniqueness", "consistency", "timeliness", "accuracy"}
+        missing = dims - set(self.quality)
+        if missing:
+            raise ValueError(f"quality thresholds missing for {sorted(missing)}")
+        if "default" not in self.timeliness_days:
+            raise ValueError("timeliness_days needs a `default`")
+        return self
+
+
+SECTIONS: dict[str, type[BaseModel]] = {"simulate": SimulateParams, "ingest": IngestParams}
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

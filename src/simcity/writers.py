@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from riskdraw.io import write_json  # noqa: F401  (re-exported for the simulator)
+
 
 class ExtractWriter:
     """Appends Arrow tables of text to one extract file in the source's format and encoding."""
@@ -160,11 +162,3 @@ def truncate(path: Path, rng: np.random.Generator) -> dict:
         "bytes_before": len(data),
         "complete_lines": data[:start].count(b"\n"),
     }
-
-
-def write_json(path: Path, payload: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )

@@ -30,10 +30,11 @@ def _run(args: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def test_dvc_repro_builds_the_city_and_reruns_only_on_change(tmp_path):
+def test_dvc_repro_builds_and_ingests_the_city_and_reruns_only_on_change(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "catalogue", project / "catalogue")
     shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["simulate"]["entities"] = 300
@@ -46,6 +47,10 @@ def test_dvc_repro_builds_the_city_and_reruns_only_on_change(tmp_path):
     assert report["entities"] == 300 and report["sources"] == 142
     assert (project / "data" / "raw" / "manifest.json").exists()
     assert (project / "data" / "truth" / "probabilities.parquet").exists()
+    quality = json.loads((project / "reports" / "quality.json").read_text())
+    assert quality["sources"] == 142 and quality["sources_failed"] == 1
+    assert quality["records_in"] == quality["records_accepted"] + quality["records_quarantined"]
+    assert (project / "data" / "interim" / "registration").is_dir()
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics
     again = _run([str(BIN / "dvc"), "repro"], project)
@@ -55,4 +60,4 @@ def test_dvc_repro_builds_the_city_and_reruns_only_on_change(tmp_path):
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
     changed = _run([str(BIN / "dvc"), "repro"], project)
-    assert "Running stage 'simulate'" in changed
+    assert "Running stage 'simulate'" in changed and "Running stage 'ingest'" in changed
