@@ -199,6 +199,9 @@ def summary(
     simulate_report: Annotated[Path, typer.Option(help="the simulate stage's report")] = Path(
         "reports/simulate.json"
     ),
+    quality_report: Annotated[Path, typer.Option(help="the ingest stage's report")] = Path(
+        "reports/quality.json"
+    ),
 ) -> None:
     """Print what the pipeline built: enterprises, sources, records by kind and format, hit rate."""
     if not simulate_report.exists():
@@ -229,6 +232,32 @@ def summary(
         f"double-random draws: {rep['inspections']:,} inspections, hit rate "
         f"[bold]{rep['random_hit_rate']:.1%}[/bold] (by round: {rounds})"
     )
+    if quality_report.exists():
+        _quality_summary(json.loads(quality_report.read_text(encoding="utf-8")))
+
+
+def _quality_summary(q: dict) -> None:
+    console.rule("[bold]governed data (ingest)")
+    console.print(
+        f"records in [bold]{q['records_in']:,}[/bold] = accepted "
+        f"{q['records_accepted']:,} + quarantined {q['records_quarantined']:,} "
+        f"(reconciles: {q['reconciles']})"
+    )
+    console.print(
+        f"sources {q['sources']}: failed {q['sources_failed']}, below a fail "
+        f"threshold {q['sources_fail']}, warn {q['sources_warn']}"
+    )
+    for source_id, error in q["failed"].items():
+        console.print(f"  [red]failed[/red] {source_id}: {error}")
+    rules = Table("rule broken", "entries", title="quarantine entries by rule")
+    for rule, count in sorted(q["rules"].items(), key=lambda kv: -kv[1]):
+        rules.add_row(rule, f"{count:,}")
+    repairs = Table("safe repair", "values", title="repaired (counted)")
+    for repair, count in sorted(q["repairs"].items(), key=lambda kv: -kv[1]):
+        repairs.add_row(repair, f"{count:,}")
+    console.print(rules)
+    console.print(repairs)
+    console.print("per source and dimension: reports/quality.html")
 
 
 def main() -> None:  # pragma: no cover - the console script entry point

@@ -162,8 +162,9 @@ def ingest_source(
             result.duplicates += int(dup.sum())
             reject = bad | dup
             keep = frame[~reject].assign(source_id=source.source_id, row=rows[~reject])
-            keep = keep.rename(columns={spec.occurred_on: spec.occurred_on})
             keep["occurred_on"] = keep[spec.occurred_on]
+            if spec.fields[spec.occurred_on].type == "period":  # a month is over at its end
+                keep["occurred_on"] = keep["occurred_on"] + pd.offsets.MonthEnd(0)
             keep["known_on"] = keep[spec.known_on]
             accepted_sink.write(keep)
             if quarantine:
@@ -177,9 +178,17 @@ def ingest_source(
             result.accepted += int((~reject).sum())
             result.quarantined += int(reject.sum())
             result.repairs.update(adapted.repairs)
-            result.fields = len(frame.columns)
-            for name in frame.columns:
-                result.filled[name] += int(frame[name].notna().sum() - (frame[name] == "").sum())
+            # Completeness: the values a record of this kind must carry (its required fields,
+            # its name and the source's key) that are present. Optional fields may be empty.
+            required = [name for name, f in spec.fields.items() if f.required] + ["name"]
+            if source.key != "name":
+                required.append(source.key)
+            result.fields = len(required)
+            missing: Counter = Counter()
+            for name, _, rule, _ in adapted.issues:
+                missing[name] += int(np.count_nonzero(rule == "missing_required"))
+            for name in required:
+                result.filled[name] += n - missing[name]
             if source.key != "name":
                 key_rule = next(r for f, _, r, _ in adapted.issues if f == source.key)
                 key_text = next(t for f, _, _, t in adapted.issues if f == source.key)
