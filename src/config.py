@@ -216,7 +216,20 @@ class IngestParams(_Strict):
         return self
 
 
-SECTIONS: dict[str, type[BaseModel]] = {"simulate": SimulateParams, "ingest": IngestParams}
+class ResolveParams(_Strict):
+    """The `resolve` section: how names link when a department gives no key."""
+
+    name_threshold: float = Field(gt=0, le=1, description="least similarity for a fuzzy link")
+    name_margin: float = Field(ge=0, le=1, description="lead over any other entity's name")
+    block_prefix: int = Field(ge=1, le=6, description="characters of a core name per block")
+    memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "simulate": SimulateParams,
+    "ingest": IngestParams,
+    "resolve": ResolveParams,
+}
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -47,3 +47,27 @@ def isolated_mlflow(tmp_path_factory) -> str:
     os.environ["MLFLOW_TRACKING_URI"] = uri
     os.environ["RISKDRAW_ARTIFACTS"] = str(root / "mlruns")
     return uri
+
+
+@dataclass(frozen=True)
+class Ingested:
+    out: Path
+    results: dict
+
+
+@pytest.fixture(scope="session")
+def tiny_ingest(tiny_city, tmp_path_factory) -> Ingested:
+    """The tiny city ingested once per session: canonical tables, quarantine, results."""
+    import json
+
+    from riskdraw.governance.catalogue import load_kinds
+    from riskdraw.governance.ingest import ingest_all
+    from riskdraw.simcity.catalogue import city_catalogue
+
+    kinds = load_kinds(ROOT / "catalogue" / "kinds.yaml")
+    catalogue = city_catalogue(tiny_city.params, kinds)
+    manifest = json.loads((tiny_city.raw / "manifest.json").read_text(encoding="utf-8"))
+    declared = {e["source_id"]: e["records"] for e in manifest["sources"]}
+    out = tmp_path_factory.mktemp("interim")
+    results = ingest_all(catalogue, kinds, tiny_city.raw, out, declared, progress=False)
+    return Ingested(out=out, results={r.source_id: r for r in results})

@@ -139,6 +139,9 @@ def _registration(ev, world, source):
     rep = num("legal_rep_uid")
     dereg = num("deregistered_on")
     cols = _base(world, uid, source, "企业名称")
+    # A registry holds both identifiers, whichever one the branch files its records under.
+    if source.key != "credit_code":
+        cols["统一社会信用代码"] = _take(world, "entities", "credit_code", uid)
     if source.key != "registration_number":
         cols["注册号"] = _take(world, "entities", "registration_number", uid)
     labels = np.array([ENTITY_TYPE_LABELS[t] for t in ENTITY_TYPES], dtype=object)

@@ -48,10 +48,8 @@ def declared(tiny_city):
 
 
 @pytest.fixture(scope="module")
-def ingested(tiny_city, catalogue, kinds, declared, tmp_path_factory):
-    out = tmp_path_factory.mktemp("interim")
-    results = ingest_all(catalogue, kinds, tiny_city.raw, out, declared, progress=False)
-    return out, {r.source_id: r for r in results}
+def ingested(tiny_ingest):
+    return tiny_ingest.out, tiny_ingest.results
 
 
 @pytest.fixture(scope="module")
