@@ -93,14 +93,19 @@ def _parse_number(text: pa.Array, spec: FieldSpec) -> V.Parsed:
 
 
 def _parse_period(text: pa.Array) -> V.Parsed:
+    """A month written yyyymm, as the date it starts on; anything else breaks the rule."""
     cleaned = V.clean_text(text)
     s = _filled(cleaned)
-    dates = pd.to_datetime(s.where(s.str.fullmatch(r"\d{6}")), format="%Y%m", errors="coerce")
-    rule = np.full(len(s), None, dtype=object)
-    rule[(s != "").to_numpy() & dates.isna().to_numpy()] = "period_unparseable"
-    return V.Parsed(
-        values=dates.to_numpy().astype("datetime64[D]"), rule=rule, repair=cleaned.repair
+    number = pd.to_numeric(s.where(s.str.len() == 6), errors="coerce").to_numpy()
+    year, month = number // 100, number % 100
+    ok = (month >= 1) & (month <= 12) & (year >= 1949) & (year <= 2100)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype(np.int64)
+    values = np.where(
+        ok, months.astype("datetime64[M]").astype("datetime64[D]"), np.datetime64("NaT", "D")
     )
+    rule = np.full(len(s), None, dtype=object)
+    rule[(s != "").to_numpy() & ~ok] = "period_unparseable"
+    return V.Parsed(values=values, rule=rule, repair=cleaned.repair)
 
 
 def _parse_code(text: pa.Array, pattern: str) -> V.Parsed:

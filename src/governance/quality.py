@@ -30,13 +30,13 @@ def scores(result: SourceResult, params: IngestParams, cadence: str, has_checks:
     not_dup.pop("duplicate_record", None)
     invalid = result.quarantined - result.duplicates
     allowed = params.timeliness_days.get(cadence, params.timeliness_days["default"])
-    lags = np.asarray(result.lag_days)
+    hist = np.asarray(result.lag_hist)
     return {
         "completeness": sum(result.filled.values()) / (n * max(result.fields, 1)),
         "validity": 1 - invalid / n,
         "uniqueness": 1 - result.duplicates / n,
         "consistency": (1 - result.check_failures / n) if has_checks else None,
-        "timeliness": float(np.mean(lags <= allowed)) if len(lags) else None,
+        "timeliness": (float(hist[: allowed + 1].sum() / hist.sum()) if hist.sum() else None),
         "accuracy": (result.key_valid / result.key_present) if result.key_present else None,
     }
 
