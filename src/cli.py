@@ -176,6 +176,7 @@ def ingest(
         declared,
         progress=progress,
         batch_rows=settings.batch_rows,
+        contract_sample=settings.contract_sample,
     )
     cadence = {s.source_id: s.cadence for s in catalogue_.sources}
     checks = {k: bool(v.checks) for k, v in kind_specs.kinds.items()}

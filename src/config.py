@@ -201,6 +201,7 @@ class IngestParams(_Strict):
     """The `ingest` section: batch size, tolerated failures, quality thresholds."""
 
     batch_rows: int = Field(gt=0)
+    contract_sample: int = Field(ge=0, description="records per batch checked by the contract")
     max_failed_sources: int = Field(ge=0, description="more failed sources: exit status 3")
     timeliness_days: dict[str, int] = Field(description="allowed delivery delay per cadence")
     quality: dict[str, Bounds]
@@ -222,6 +223,7 @@ class ResolveParams(_Strict):
     name_threshold: float = Field(gt=0, le=1, description="least similarity for a fuzzy link")
     name_margin: float = Field(ge=0, le=1, description="lead over any other entity's name")
     block_prefix: int = Field(ge=1, le=6, description="characters of a core name per block")
+    names_per_entity: int = Field(ge=0, description="spellings learnt from keyed records")
     memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
 
 

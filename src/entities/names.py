@@ -54,8 +54,8 @@ class NameLinker:
     Args:
         threshold: the least similarity (0-1, rapidfuzz ratio) for a fuzzy link.
         margin: how much nearer the best candidate must be than the next other entity.
-        prefix: characters of the core name that form a block (typos rarely hit the first two;
-            names are also blocked by their last `prefix` + 2 characters to catch those that do).
+        prefix: characters of the core name that form a block; names are blocked twice, by
+            their first `prefix` characters and by the `prefix` characters after those.
     """
 
     def __init__(self, threshold: float = 0.9, margin: float = 0.04, prefix: int = 2) -> None:
@@ -88,8 +88,10 @@ class NameLinker:
         self.ambiguous_ = set(owners[owners > 1].index)
         cores = self.index_.index.to_series()
         self.head_blocks_ = cores.groupby(_blocks(cores, self.prefix)).apply(list).to_dict()
-        tail = cores.str.slice(-(self.prefix + 2))
-        self.tail_blocks_ = cores.groupby(tail).apply(list).to_dict()
+        # The second block key is the next characters of the trade name (never the legal form,
+        # which most names share): one mistyped character breaks at most one of the two keys.
+        following = cores.str.slice(self.prefix, 2 * self.prefix)
+        self.next_blocks_ = cores.groupby(following).apply(list).to_dict()
         return self
 
     def transform(self, names: pd.Series) -> pd.DataFrame:
@@ -111,7 +113,7 @@ class NameLinker:
                 method[i] = "name_ambiguous"
                 continue
             candidates = set(self.head_blocks_.get(name[: self.prefix], ()))
-            candidates |= set(self.tail_blocks_.get(name[-(self.prefix + 2) :], ()))
+            candidates |= set(self.next_blocks_.get(name[self.prefix : 2 * self.prefix], ()))
             if not candidates:
                 continue
             found = process.extract(name, list(candidates), scorer=fuzz.ratio, limit=8)

@@ -10,7 +10,9 @@ Rules, in order (each link records its method and score in the crosswalk):
    attributed from the other sources (`credit_code`, entity origin `records`).
 3. Otherwise its registration number (`registration_number`), otherwise its organisation code
    (`organisation_code`), through the registry.
-4. Otherwise (name-only sources) its name: the core name (`entities.names.core_names`) exactly
+4. Otherwise (name-only sources) its name, against each entity's names (the registry's, and
+   the `names_per_entity` spellings its keyed records give most often, if given twice or more):
+   the full normalised name or the core name (`entities.names.core_names`) exactly
    (`name_exact`), else the nearest core name in its block if near enough and clearly nearer
    than any other entity's (`name_fuzzy`, score = similarity). Names shared by several entities
    are never linked (`name_ambiguous`); the rest stay `unmatched`, kept and counted.
@@ -23,6 +25,7 @@ disagree are kept in `conflicts`. Events are every accepted record keyed by `ent
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +100,9 @@ def resolve(
     (out / "events").mkdir(parents=True, exist_ok=True)
     con = con or duckdb.connect()
     con.execute(f"SET memory_limit='{params.memory_limit}'")
+    # Spill next to the outputs (never into the working directory), removed when done.
+    spill = out / ".spill"
+    con.execute(f"SET temp_directory='{spill}'")
     con.execute(f"CREATE OR REPLACE TEMP TABLE recs AS {_records_sql(interim)}")
 
     # 1. Entities of the registry: one per credit code (the newest registration record wins).
@@ -142,10 +148,19 @@ def resolve(
         LEFT JOIN ids c ON r.credit_code IS NULL AND r.registration_number IS NULL
                          AND r.organisation_code = c.organisation_code""")
 
-    # 4. Names: learn every name seen with a key, link the name-only records.
-    known = con.execute("""
-        SELECT DISTINCT name, entity_id FROM links WHERE entity_id IS NOT NULL
-        AND name IS NOT NULL""").df()
+    # 4. Names: learn each entity's name (the registry's; for an entity from records, the
+    # name its records give most often), then link the name-only records.
+    known = con.execute(f"""
+        SELECT i.entity_id, r.name FROM ids i JOIN registry r USING (credit_code)
+        WHERE r.name IS NOT NULL
+        UNION ALL
+        SELECT entity_id, name FROM (
+            SELECT l.entity_id, l.name, count(*) AS n FROM links l
+            WHERE l.entity_id IS NOT NULL AND l.name IS NOT NULL GROUP BY l.entity_id, l.name)
+        WHERE n >= 2
+        QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY n DESC, name)
+                <= {params.names_per_entity}
+    """).df()
     linker = NameLinker(params.name_threshold, params.name_margin, params.block_prefix)
     linker.fit(known["name"], known["entity_id"])
     pending = con.execute("SELECT DISTINCT name FROM links WHERE entity_id IS NULL").df()
@@ -154,13 +169,16 @@ def resolve(
     con.register("named", named)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE crosswalk AS
-        SELECT l.source_id, l.row, l.kind,
+        SELECT l.source_id, l.row, l.kind, l.name,
                coalesce(l.entity_id, n.entity_id) AS entity_id,
                coalesce(l.method, n.method, 'unmatched') AS method,
                coalesce(l.score, n.score) AS score
         FROM links l LEFT JOIN named n ON l.entity_id IS NULL AND l.name = n.name""")
     con.unregister("named")
-    con.execute(f"COPY crosswalk TO '{out / 'crosswalk.parquet'}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * EXCLUDE (name) FROM crosswalk) TO "
+        f"'{out / 'crosswalk.parquet'}' (FORMAT parquet)"
+    )
 
     entities = _entities(con, interim)
     entities.to_parquet(out / "entities.parquet", index=False)
@@ -177,6 +195,7 @@ def resolve(
                       WHERE x.entity_id IS NOT NULL ORDER BY x.entity_id, k.occurred_on)
                 TO '{out / "events" / f"{kind}.parquet"}' (FORMAT parquet)""")
     counts = dict(con.execute("SELECT method, count(*) FROM crosswalk GROUP BY method").fetchall())
+    shutil.rmtree(spill, ignore_errors=True)
     return Resolved(entities, {k: int(v) for k, v in counts.items()}, len(conflicts))
 
 
@@ -191,17 +210,16 @@ def _entities(con: duckdb.DuckDBPyConnection, interim: Path) -> pd.DataFrame:
         registry[f"{attribute}_source"] = np.where(
             registry[attribute].notna(), registry["registry_source"], None
         )
-    # Entities from records: their most frequent name (newest on ties).
+    # Entities from records: the name their records give most often.
     newest = (
         con.execute("""
         SELECT * FROM (
-            SELECT c.entity_id, r.name, min(r.source_id) AS source_id, count(*) AS n,
-                   max(r.known_on) AS latest
-            FROM crosswalk c JOIN recs r USING (source_id, row)
-            WHERE c.entity_id IS NOT NULL AND r.name IS NOT NULL
-            GROUP BY c.entity_id, r.name)
+            SELECT entity_id, name, min(source_id) AS source_id, count(*) AS n,
+                   max(row) AS last_row
+            FROM crosswalk WHERE entity_id IS NOT NULL AND name IS NOT NULL
+            GROUP BY entity_id, name)
         QUALIFY row_number() OVER (PARTITION BY entity_id
-                                   ORDER BY n DESC, latest DESC, source_id) = 1
+                                   ORDER BY n DESC, last_row DESC, source_id) = 1
     """)
         .df()
         .set_index("entity_id")

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from .adapters import Adapter, SchemaError, pseudonymise
 from .catalogue import Kinds, SourceCatalogue, SourceEntry
+from .contracts import ContractError, canonical_schema, enforce
 from .readers import SourceReadError, iter_extract
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,16 @@ def ingest_source(
     out_dir: Path,
     declared_rows: int | None = None,
     batch_rows: int = 1_000_000,
+    contract_sample: int = 100_000,
 ) -> SourceResult:
-    """Ingest one source; never raises for bad data (the result carries the error)."""
+    """Ingest one source; never raises for bad data (the result carries the error).
+
+    `contract_sample`: accepted records per batch checked against the pandera contract
+    (all of them in smaller batches; evenly spaced rows in larger ones; 0 turns it off).
+    """
     spec = kinds.kinds[source.kind]
     adapter = Adapter(source.kind, spec, kinds.keys)
+    schema = canonical_schema(source.kind, spec)
     result = SourceResult(source.source_id, source.kind, source.department)
     path = raw_dir / source.file
     accepted_sink = _ParquetSink(out_dir / source.kind / f"{source.source_id}.parquet")
@@ -173,6 +180,13 @@ def ingest_source(
             if spec.fields[spec.occurred_on].type == "period":  # a month is over at its end
                 keep["occurred_on"] = keep["occurred_on"] + pd.offsets.MonthEnd(0)
             keep["known_on"] = keep[spec.known_on]
+            if contract_sample:
+                sample = (
+                    keep
+                    if len(keep) <= contract_sample
+                    else keep.iloc[np.linspace(0, len(keep) - 1, contract_sample).astype(np.int64)]
+                )
+                enforce(schema, sample, source.source_id)
             accepted_sink.write(keep)
             if quarantine:
                 quarantine_sink.write(
@@ -213,7 +227,7 @@ def ingest_source(
             lag = lag[~np.isnat(lag)].astype(np.int64)
             result.lag_hist += np.bincount(np.clip(lag, 0, LAG_BINS - 1), minlength=LAG_BINS)
             offset += n
-    except (SourceReadError, SchemaError) as error:
+    except (SourceReadError, SchemaError, ContractError) as error:
         result.error = str(error)
     except OSError as error:
         result.error = f"{path}: {error}"
@@ -268,6 +282,7 @@ def ingest_all(
     progress: bool = True,
     batch_rows: int = 1_000_000,
     workers: int | None = None,
+    contract_sample: int = 100_000,
 ) -> list[SourceResult]:
     """Ingest every source of the catalogue into `out_dir` (cleared first: re-runs agree).
 
@@ -282,7 +297,15 @@ def ingest_all(
     out_dir.mkdir(parents=True)
     declared = declared or {}
     tasks = [
-        (source, kinds, raw_dir, out_dir, declared.get(source.source_id), batch_rows)
+        (
+            source,
+            kinds,
+            raw_dir,
+            out_dir,
+            declared.get(source.source_id),
+            batch_rows,
+            contract_sample,
+        )
         for source in catalogue.sources
     ]
     # Largest files first, so that the workers finish together.
