@@ -209,7 +209,7 @@ class Adapter:
             record(key, column, parser(text), text, required=source.key == key)
         # A registration-number column holds credit codes for enterprises registered since 2015.
         regno = np.asarray(out["registration_number"], dtype=object)
-        if "registration_number" in out and pd.notna(regno).any():
+        if pd.notna(regno).any():
             kinds = V.key_kind(regno)
             moved = (kinds == "credit_code") & pd.isna(np.asarray(out["credit_code"], dtype=object))
             credit = np.asarray(out["credit_code"], dtype=object).copy()

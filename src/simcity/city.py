@@ -22,15 +22,16 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from riskdraw.config import SimulateParams
+from riskdraw.io import write_json
 
 from .activity import DAY, STREAM_KINDS, Stream, World, derive_dishonesty, simulate_activity
 from .drivers import MECHANISMS
-from .mess import MESS_BITS, name_variants, spoil, text, typos
+from .mess import MESS_BITS, name_variants, replace_masked, spoil, text, typos
 from .population import make_population
 from .render import KEY_COLUMNS, Records, entity_keys, render
 from .rounds import run_rounds, screening_truth
 from .sources import CITY, Source, build_sources, route
-from .writers import ExtractWriter, truncate, write_json
+from .writers import ExtractWriter, truncate
 
 log = logging.getLogger(__name__)
 
@@ -198,18 +199,12 @@ def _account_names(world: World, rng: np.random.Generator, mess) -> tuple[pa.Arr
     n = len(names)
     bits = np.zeros(n, dtype=np.int32)
     variant = rng.random(n) < mess.name_variant
-    changed = pc.replace_with_mask(
-        names,
-        pa.array(variant),
-        pa.array(name_variants(rng, names.filter(pa.array(variant)).to_pylist()), pa.string()),
+    changed = replace_masked(
+        names, variant, name_variants(rng, names.filter(pa.array(variant)).to_pylist())
     )
     bits[variant] |= MESS_BITS["name_variant"]
     typo = rng.random(n) < mess.name_typo
-    changed = pc.replace_with_mask(
-        changed,
-        pa.array(typo),
-        pa.array(typos(rng, changed.filter(pa.array(typo)).to_pylist()), pa.string()),
-    )
+    changed = replace_masked(changed, typo, typos(rng, changed.filter(pa.array(typo)).to_pylist()))
     bits[typo] |= MESS_BITS["name_typo"]
     return changed, bits
 

@@ -182,7 +182,8 @@ def bad_checks(rng: np.random.Generator, keys: list[str], key_type: str) -> list
     return out
 
 
-def _replace(arr: pa.Array, mask: np.ndarray, values) -> pa.Array:
+def replace_masked(arr: pa.Array, mask: np.ndarray, values) -> pa.Array:
+    """`arr` with the rows of `mask` replaced by `values` (one per masked row)."""
     if not mask.any():
         return arr
     if not isinstance(values, pa.Array):
@@ -208,7 +209,7 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
         mask = pick(rates.conflict, "conflict")
         others = rng.integers(0, len(pool), int(mask.sum()))
         if isinstance(pool, pa.Array):
-            cols[column] = _replace(text(cols[column]), mask, pool.take(pa.array(others)))
+            cols[column] = replace_masked(text(cols[column]), mask, pool.take(pa.array(others)))
         else:
             values = np.array(cols[column], dtype=float)
             values[mask] = pool[others]
@@ -229,9 +230,11 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
     else:
         present = np.asarray(pc.not_equal(name, "").to_numpy(zero_copy_only=False))
         mask = pick(rates.name_variant, "name_variant", present)
-        name = _replace(name, mask, name_variants(rng, name.filter(pa.array(mask)).to_pylist()))
+        name = replace_masked(
+            name, mask, name_variants(rng, name.filter(pa.array(mask)).to_pylist())
+        )
         mask = pick(rates.name_typo, "name_typo", present)
-        name = _replace(name, mask, typos(rng, name.filter(pa.array(mask)).to_pylist()))
+        name = replace_masked(name, mask, typos(rng, name.filter(pa.array(mask)).to_pylist()))
     out[records.name] = name
 
     key_col = records.key or records.name
@@ -239,11 +242,11 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
     present = np.asarray(pc.not_equal(keys, "").to_numpy(zero_copy_only=False))
     if records.key is not None:
         mask = pick(rates.invalid_check, "invalid_check", present)
-        keys = _replace(
+        keys = replace_masked(
             keys, mask, bad_checks(rng, keys.filter(pa.array(mask)).to_pylist(), source.key)
         )
     mask = pick(rates.missing_key, "missing_key")
-    keys = _replace(keys, mask, [""] * int(mask.sum()))
+    keys = replace_masked(keys, mask, [""] * int(mask.sum()))
     out[key_col] = keys
 
     # Dates: the source's style, some rows in another; the first date column sometimes impossible.
@@ -259,7 +262,7 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
                 col = pc.replace_with_mask(col, pa.array(m), format_dates_arrow(days[m], style))
         if i == 0:
             mask = pick(rates.impossible_date, "impossible_date", ~np.isnat(days))
-            col = _replace(col, mask, _impossible(rng, int(mask.sum()), source.date_style))
+            col = replace_masked(col, mask, _impossible(rng, int(mask.sum()), source.date_style))
         out[column] = col
 
     for column in records.amounts:
@@ -268,14 +271,14 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
             mask = pick(rates.amount_as_text, "amount_as_text", ~np.isnan(values))
             wan = format_amounts(values[mask], "wan").to_pylist()
             suffix = np.where(rng.random(len(wan)) < 0.5, "万", "万元")
-            out[column] = _replace(
+            out[column] = replace_masked(
                 out[column], mask, [w + s for w, s in zip(wan, suffix, strict=True)]
             )
 
     target = key_col if records.key is not None else (records.dates or [key_col])[0]
     present = np.asarray(pc.not_equal(out[target], "").to_numpy(zero_copy_only=False))
     mask = pick(rates.fullwidth, "fullwidth", present)
-    out[target] = _replace(
+    out[target] = replace_masked(
         out[target],
         mask,
         [v.translate(_FULLWIDTH) for v in out[target].filter(pa.array(mask)).to_pylist()],
@@ -305,7 +308,7 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
         m = is_near & (tweak == flag)
         if m.any():
             vals = [pad.format(v) for v in table[column].filter(pa.array(m)).to_pylist()]
-            table[column] = _replace(table[column], m, vals)
+            table[column] = replace_masked(table[column], m, vals)
     rename = {c: amount_header(c, source.amount_unit) for c in records.amounts}
     arrow = pa.table({rename.get(c, c): a for c, a in table.items()})
     return Delivered(

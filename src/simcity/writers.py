@@ -17,8 +17,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from riskdraw.io import write_json  # noqa: F401  (re-exported for the simulator)
-
 
 class ExtractWriter:
     """Appends Arrow tables of text to one extract file in the source's format and encoding."""
