@@ -75,21 +75,50 @@ def _files(interim: Path, kind: str) -> list[str]:
 
 
 def _kinds(interim: Path) -> list[str]:
-    return sorted(p.name for p in interim.iterdir() if p.is_dir() and p.name != "quarantine")
+    return sorted(
+        p.name
+        for p in interim.iterdir()
+        if p.is_dir() and p.name != "quarantine" and _files(interim, p.name)
+    )
 
 
-def _records_sql(interim: Path) -> str:
-    """Every accepted record's identity columns, all kinds together."""
-    parts = []
-    for kind in _kinds(interim):
-        files = _files(interim, kind)
-        if not files:
-            continue
-        parts.append(
-            f"SELECT source_id, row, '{kind}' AS kind, credit_code, registration_number, "
-            f"organisation_code, name, known_on FROM read_parquet({files!r}, union_by_name=true)"
-        )
-    return " UNION ALL ".join(parts)
+def _key_views(con: duckdb.DuckDBPyConnection, interim: Path, kinds: list[str]) -> None:
+    """`keyed_<kind>`: each record of a kind with the entity its keys give (rules 2-3).
+
+    Views, not tables: every use streams the kind's files once against the small tables of
+    codes (`ids`, `regno`), so no table of all records is ever built.
+    """
+    for kind in kinds:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW keyed_{kind} AS
+            SELECT k.*, '{kind}' AS kind,
+                   coalesce(a.entity_id, b.entity_id, c.entity_id) AS key_entity,
+                   CASE WHEN a.entity_id IS NOT NULL THEN 'credit_code'
+                        WHEN b.entity_id IS NOT NULL THEN 'registration_number'
+                        WHEN c.entity_id IS NOT NULL THEN 'organisation_code' END AS key_method
+            FROM read_parquet({_files(interim, kind)!r}, union_by_name=true) k
+            LEFT JOIN ids a ON k.credit_code = a.credit_code
+            LEFT JOIN regno b ON k.credit_code IS NULL
+                             AND k.registration_number = b.registration_number
+            LEFT JOIN ids c ON k.credit_code IS NULL AND k.registration_number IS NULL
+                             AND k.organisation_code = c.organisation_code""")
+
+
+def _linked_views(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> None:
+    """`linked_<kind>`: the keyed records, and the name links of the rest (rule 4)."""
+    for kind in kinds:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW linked_{kind} AS
+            SELECT k.* EXCLUDE (key_entity, key_method),
+                   coalesce(k.key_entity, n.entity_id) AS entity_id,
+                   coalesce(k.key_method, n.method, 'unmatched') AS method,
+                   CASE WHEN k.key_entity IS NOT NULL THEN 1.0 ELSE n.score END AS score
+            FROM keyed_{kind} k LEFT JOIN named n
+                 ON k.key_entity IS NULL AND k.name = n.name""")
+
+
+def _union(kinds: list[str], view: str, columns: str) -> str:
+    return " UNION ALL ".join(f"SELECT {columns} FROM {view}_{kind}" for kind in kinds)
 
 
 def resolve(
@@ -103,7 +132,7 @@ def resolve(
     # Spill next to the outputs (never into the working directory), removed when done.
     spill = out / ".spill"
     con.execute(f"SET temp_directory='{spill}'")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE recs AS {_records_sql(interim)}")
+    kinds = _kinds(interim)
 
     # 1. Entities of the registry: one per credit code (the newest registration record wins).
     reg_files = _files(interim, "registration")
@@ -115,12 +144,17 @@ def resolve(
             FROM read_parquet({reg_files!r}, union_by_name=true) WHERE credit_code IS NOT NULL)
         WHERE rn = 1""")
     # 2. Codes the registry lacks but other records carry: entities from the records.
-    con.execute("""
+    codes = " UNION ".join(
+        f"SELECT credit_code FROM read_parquet({_files(interim, kind)!r}, union_by_name=true) "
+        f"WHERE credit_code IS NOT NULL"
+        for kind in kinds
+    )
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE codes AS
         SELECT credit_code, 'registry' AS origin FROM registry
         UNION ALL
-        SELECT DISTINCT credit_code, 'records' FROM recs
-        WHERE credit_code IS NOT NULL AND credit_code NOT IN (SELECT credit_code FROM registry)
+        SELECT credit_code, 'records' FROM ({codes})
+        WHERE credit_code NOT IN (SELECT credit_code FROM registry)
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ids AS
@@ -133,73 +167,62 @@ def resolve(
         SELECT r.registration_number, i.entity_id FROM registry r JOIN ids i USING (credit_code)
         WHERE r.registration_number IS NOT NULL
         QUALIFY count(*) OVER (PARTITION BY r.registration_number) = 1""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE links AS
-        SELECT r.source_id, r.row, r.kind, r.name,
-               coalesce(a.entity_id, b.entity_id, c.entity_id) AS entity_id,
-               CASE WHEN a.entity_id IS NOT NULL THEN 'credit_code'
-                    WHEN b.entity_id IS NOT NULL THEN 'registration_number'
-                    WHEN c.entity_id IS NOT NULL THEN 'organisation_code' END AS method,
-               CASE WHEN coalesce(a.entity_id, b.entity_id, c.entity_id) IS NOT NULL
-                    THEN 1.0 END AS score
-        FROM recs r
-        LEFT JOIN ids a ON r.credit_code = a.credit_code
-        LEFT JOIN regno b ON r.credit_code IS NULL AND r.registration_number = b.registration_number
-        LEFT JOIN ids c ON r.credit_code IS NULL AND r.registration_number IS NULL
-                         AND r.organisation_code = c.organisation_code""")
+    _key_views(con, interim, kinds)
 
-    # 4. Names: learn each entity's name (the registry's; for an entity from records, the
-    # name its records give most often), then link the name-only records.
+    # 4. Names: learn each entity's names (the registry's, and the spellings its keyed records
+    # give most often), then link the records no key links.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE name_counts AS
+        SELECT key_entity AS entity_id, name, count(*) AS n, min(source_id) AS source_id,
+               max(row) AS last_row
+        FROM ({_union(kinds, "keyed", "key_entity, name, source_id, row")})
+        WHERE key_entity IS NOT NULL AND name IS NOT NULL GROUP BY ALL""")
     known = con.execute(f"""
         SELECT i.entity_id, r.name FROM ids i JOIN registry r USING (credit_code)
         WHERE r.name IS NOT NULL
         UNION ALL
-        SELECT entity_id, name FROM (
-            SELECT l.entity_id, l.name, count(*) AS n FROM links l
-            WHERE l.entity_id IS NOT NULL AND l.name IS NOT NULL GROUP BY l.entity_id, l.name)
-        WHERE n >= 2
+        SELECT entity_id, name FROM name_counts WHERE n >= 2
         QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY n DESC, name)
                 <= {params.names_per_entity}
     """).df()
     linker = NameLinker(params.name_threshold, params.name_margin, params.block_prefix)
     linker.fit(known["name"], known["entity_id"])
-    pending = con.execute("SELECT DISTINCT name FROM links WHERE entity_id IS NULL").df()
+    pending = con.execute(
+        f"SELECT DISTINCT name FROM ({_union(kinds, 'keyed', 'key_entity, name')}) "
+        "WHERE key_entity IS NULL"
+    ).df()
     named = linker.transform(pending["name"])
     named.insert(0, "name", pending["name"].to_numpy())
-    con.register("named", named)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE crosswalk AS
-        SELECT l.source_id, l.row, l.kind, l.name,
-               coalesce(l.entity_id, n.entity_id) AS entity_id,
-               coalesce(l.method, n.method, 'unmatched') AS method,
-               coalesce(l.score, n.score) AS score
-        FROM links l LEFT JOIN named n ON l.entity_id IS NULL AND l.name = n.name""")
-    con.unregister("named")
-    con.execute(
-        f"COPY (SELECT * EXCLUDE (name) FROM crosswalk) TO "
-        f"'{out / 'crosswalk.parquet'}' (FORMAT parquet)"
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE named AS SELECT * FROM named")
+    _linked_views(con, kinds)
 
-    entities = _entities(con, interim)
+    con.execute(
+        f"COPY ({_union(kinds, 'linked', 'source_id, row, kind, entity_id, method, score')}) "
+        f"TO '{out / 'crosswalk.parquet'}' (FORMAT parquet)"
+    )
+    counts = dict(
+        con.execute(
+            f"SELECT method, count(*) FROM read_parquet('{out / 'crosswalk.parquet'}') "
+            "GROUP BY method"
+        ).fetchall()
+    )
+    entities = _entities(con, kinds)
     entities.to_parquet(out / "entities.parquet", index=False)
-    conflicts = _conflicts(con, interim, entities)
+    conflicts = _conflicts(con, kinds, entities)
     conflicts.to_parquet(out / "conflicts.parquet", index=False)
-    for kind in _kinds(interim):
-        files = _files(interim, kind)
-        if files:
-            con.execute(f"""
-                COPY (SELECT x.entity_id, k.* EXCLUDE (credit_code, registration_number,
-                                                        organisation_code, name)
-                      FROM read_parquet({files!r}, union_by_name=true) k
-                      JOIN crosswalk x USING (source_id, row)
-                      WHERE x.entity_id IS NOT NULL ORDER BY x.entity_id, k.occurred_on)
-                TO '{out / "events" / f"{kind}.parquet"}' (FORMAT parquet)""")
-    counts = dict(con.execute("SELECT method, count(*) FROM crosswalk GROUP BY method").fetchall())
+    for kind in kinds:
+        # Sorted by entity, so that one enterprise's file is a few row groups of each kind.
+        con.execute(f"""
+            COPY (SELECT entity_id, * EXCLUDE (entity_id, method, score, kind, credit_code,
+                                               registration_number, organisation_code, name)
+                  FROM linked_{kind} WHERE entity_id IS NOT NULL
+                  ORDER BY entity_id, occurred_on)
+            TO '{out / "events" / f"{kind}.parquet"}' (FORMAT parquet)""")
     shutil.rmtree(spill, ignore_errors=True)
     return Resolved(entities, {k: int(v) for k, v in counts.items()}, len(conflicts))
 
 
-def _entities(con: duckdb.DuckDBPyConnection, interim: Path) -> pd.DataFrame:
+def _entities(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> pd.DataFrame:
     """One row per entity: the registry's attributes, or the newest other records' values."""
     registry = con.execute(f"""
         SELECT i.entity_id, i.credit_code, i.origin, r.registration_number,
@@ -210,14 +233,10 @@ def _entities(con: duckdb.DuckDBPyConnection, interim: Path) -> pd.DataFrame:
         registry[f"{attribute}_source"] = np.where(
             registry[attribute].notna(), registry["registry_source"], None
         )
-    # Entities from records: the name their records give most often.
+    # Entities from records: the name their keyed records give most often.
     newest = (
         con.execute("""
-        SELECT * FROM (
-            SELECT entity_id, name, min(source_id) AS source_id, count(*) AS n,
-                   max(row) AS last_row
-            FROM crosswalk WHERE entity_id IS NOT NULL AND name IS NOT NULL
-            GROUP BY entity_id, name)
+        SELECT * FROM name_counts
         QUALIFY row_number() OVER (PARTITION BY entity_id
                                    ORDER BY n DESC, last_row DESC, source_id) = 1
     """)
@@ -230,16 +249,14 @@ def _entities(con: duckdb.DuckDBPyConnection, interim: Path) -> pd.DataFrame:
         newest["source_id"]
     )
     for kind, field, attribute in ECHOES:
-        files = _files(interim, kind)
-        if not files or attribute not in registry:
+        if kind not in kinds or attribute not in registry:
             continue
         latest = (
             con.execute(f"""
-            SELECT x.entity_id, k.{field} AS value, k.source_id FROM read_parquet({files!r},
-                union_by_name=true) k JOIN crosswalk x USING (source_id, row)
-            WHERE x.entity_id IS NOT NULL AND k.{field} IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY x.entity_id ORDER BY k.known_on DESC,
-                                       k.source_id, k.row) = 1""")
+            SELECT entity_id, {field} AS value, source_id FROM linked_{kind}
+            WHERE entity_id IS NOT NULL AND {field} IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY known_on DESC,
+                                       source_id, row) = 1""")
             .df()
             .set_index("entity_id")
         )
@@ -254,36 +271,26 @@ def _entities(con: duckdb.DuckDBPyConnection, interim: Path) -> pd.DataFrame:
 
 
 def _conflicts(
-    con: duckdb.DuckDBPyConnection, interim: Path, entities: pd.DataFrame
+    con: duckdb.DuckDBPyConnection, kinds: list[str], entities: pd.DataFrame
 ) -> pd.DataFrame:
     """Values other sources state that differ from the entity's chosen value (kept, not lost)."""
-    frames = []
-    chosen = entities.set_index("entity_id")
+    columns = ["entity_id", "attribute", "value", "chosen", "source_id", "row"]
+    con.register("chosen_values", entities)
+    parts = []
     for kind, field, attribute in ECHOES:
-        files = _files(interim, kind)
-        if not files or attribute not in chosen:
+        if kind not in kinds or attribute not in entities:
             continue
-        other = con.execute(f"""
-            SELECT x.entity_id, k.source_id, k.row, k.{field} AS value
-            FROM read_parquet({files!r}, union_by_name=true) k JOIN crosswalk x
-            USING (source_id, row) WHERE x.entity_id IS NOT NULL AND k.{field} IS NOT NULL
-        """).df()
-        mine = other["entity_id"].map(chosen[attribute])
-        differs = mine.notna() & (other["value"].astype(str) != mine.astype(str))
-        if attribute == "paid_in_capital":
-            differs = mine.notna() & ~np.isclose(
-                other["value"].astype(float), mine.astype(float), rtol=1e-6
-            )
-        lost = other[differs].assign(
-            attribute=attribute,
-            chosen=mine[differs].astype(str),
-            value=lambda f: f["value"].astype(str),
-        )
-        frames.append(lost)
-    if not frames:
-        return pd.DataFrame(
-            columns=["entity_id", "attribute", "value", "chosen", "source_id", "row"]
-        )
-    return pd.concat(frames, ignore_index=True)[
-        ["entity_id", "attribute", "value", "chosen", "source_id", "row"]
-    ]
+        if attribute == "paid_in_capital":  # amounts: equal within a relative 1e-6
+            differs = f"NOT abs(k.{field} - e.{attribute}) <= 1e-8 + 1e-6 * abs(e.{attribute})"
+        else:
+            differs = f"CAST(k.{field} AS VARCHAR) <> CAST(e.{attribute} AS VARCHAR)"
+        parts.append(f"""
+            SELECT k.entity_id, '{attribute}' AS attribute, CAST(k.{field} AS VARCHAR) AS value,
+                   CAST(e.{attribute} AS VARCHAR) AS chosen, k.source_id, k.row
+            FROM linked_{kind} k JOIN chosen_values e USING (entity_id)
+            WHERE k.{field} IS NOT NULL AND e.{attribute} IS NOT NULL AND {differs}""")
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = con.execute(" UNION ALL ".join(parts)).df()[columns]
+    con.unregister("chosen_values")
+    return frame

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -86,10 +87,48 @@ class _ParquetSink:
 
 
 def _fingerprints(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each record's canonical values (missing text hashed as "")."""
-    text = frame.select_dtypes(include="object").columns
-    hashable = frame.assign(**{c: frame[c].fillna("") for c in text})
-    return pd.util.hash_pandas_object(hashable, index=False).to_numpy()
+    """A 64-bit hash of each record's canonical values (DuckDB's `hash`, over all columns)."""
+    con = duckdb.connect()
+    con.execute("SET threads = 1")  # the workers are the parallelism
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    con.register("frame", frame)
+    prints = con.execute(f"SELECT hash({columns}) AS h FROM frame").fetchnumpy()["h"]
+    con.close()
+    return np.asarray(prints, dtype=np.uint64)
+
+
+class _SeenPrints:
+    """The fingerprints of a source's records so far, for finding exact duplicates.
+
+    Kept as a few sorted arrays merged like a binary counter (each at least twice the next):
+    8 bytes a record, where a Python set would take about 80, and a source of tens of millions
+    of records is checked in O(log n) array searches a batch.
+    """
+
+    def __init__(self) -> None:
+        self.levels: list[np.ndarray] = []
+
+    def contains(self, prints: np.ndarray) -> np.ndarray:
+        order = np.argsort(prints)
+        query = prints[order]  # sorted queries search the levels in cache order
+        found = np.zeros(len(prints), dtype=bool)
+        for level in self.levels:
+            at = np.minimum(np.searchsorted(level, query), len(level) - 1)
+            found[order] |= level[at] == query
+        return found
+
+    def add(self, prints: np.ndarray) -> None:
+        new = _distinct_sorted(prints)
+        while self.levels and len(self.levels[-1]) <= 2 * len(new):
+            # Two sorted runs: a stable (merge) sort joins them in one linear pass.
+            new = _distinct_sorted(np.concatenate((self.levels.pop(), new)), kind="stable")
+        if len(new):
+            self.levels.append(new)
+
+
+def _distinct_sorted(values: np.ndarray, kind: str = "quicksort") -> np.ndarray:
+    values = np.sort(values, kind=kind)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
 def ingest_source(
@@ -113,7 +152,7 @@ def ingest_source(
     path = raw_dir / source.file
     accepted_sink = _ParquetSink(out_dir / source.kind / f"{source.source_id}.parquet")
     quarantine_sink = _ParquetSink(out_dir / "quarantine" / f"{source.source_id}.parquet")
-    seen: set[int] = set()
+    seen = _SeenPrints()
     personal = {name for name, f in spec.fields.items() if f.type in PERSONAL_TYPES}
     offset = 0
     try:
@@ -156,9 +195,9 @@ def ingest_source(
             # Exact duplicates of an earlier record of this source (after safe repairs).
             prints = _fingerprints(frame)
             dup = pd.Series(prints).duplicated().to_numpy()
-            dup |= np.fromiter((p in seen for p in prints), dtype=bool, count=n)
+            dup |= seen.contains(prints)
             dup &= ~bad
-            seen.update(prints[~bad & ~dup].tolist())
+            seen.add(prints[~bad & ~dup])
             if dup.any():
                 quarantine.append(
                     pd.DataFrame(

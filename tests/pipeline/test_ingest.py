@@ -12,7 +12,7 @@ import pytest
 
 from riskdraw.config import load_section
 from riskdraw.governance.catalogue import load_kinds, load_sources
-from riskdraw.governance.ingest import ingest_all
+from riskdraw.governance.ingest import ingest_all, ingest_source
 from riskdraw.governance.quality import quality_report
 from riskdraw.simcity.catalogue import city_catalogue
 from riskdraw.simcity.mess import MESS_BITS
@@ -225,3 +225,24 @@ def test_a_corrupt_file_fails_alone_and_reruns_are_idempotent(
             second[sid].accepted,
             second[sid].quarantined,
         )
+
+
+def test_small_batches_file_the_same_records_and_catch_duplicates_across_them(
+    tiny_city, catalogue, kinds, declared, ingested, tmp_path
+):
+    """Exact duplicates are found across batches too: the batch size changes nothing filed."""
+    _, results = ingested
+    biggest = max(results.values(), key=lambda r: r.duplicates if not r.failed else -1)
+    assert biggest.duplicates > 0
+    source = next(s for s in catalogue.sources if s.source_id == biggest.source_id)
+    small = ingest_source(
+        source, kinds, tiny_city.raw, tmp_path, declared[source.source_id], batch_rows=97
+    )
+    assert (small.accepted, small.quarantined, small.duplicates) == (
+        biggest.accepted,
+        biggest.quarantined,
+        biggest.duplicates,
+    )
+    one = pd.read_parquet(ingested[0] / source.kind / f"{source.source_id}.parquet")
+    many = pd.read_parquet(tmp_path / source.kind / f"{source.source_id}.parquet")
+    pd.testing.assert_frame_equal(one, many, check_dtype=False)
