@@ -112,15 +112,25 @@ class NameLinker:
             if name in self.ambiguous_:
                 method[i] = "name_ambiguous"
                 continue
-            candidates = set(self.head_blocks_.get(name[: self.prefix], ()))
-            candidates |= set(self.next_blocks_.get(name[self.prefix : 2 * self.prefix], ()))
-            if not candidates:
+            # Only candidates that could decide the link: the best must reach `threshold`,
+            # and a runner-up matters only within `margin` of it.
+            cutoff = 100 * (self.threshold - self.margin)
+            found: dict[str, float] = {}
+            for block in (
+                self.head_blocks_.get(name[: self.prefix], ()),
+                self.next_blocks_.get(name[self.prefix : 2 * self.prefix], ()),
+            ):
+                for cand, sc, _ in process.extract(
+                    name, block, scorer=fuzz.ratio, limit=8, score_cutoff=cutoff
+                ):
+                    found[cand] = sc
+            if not found:
                 continue
-            found = process.extract(name, list(candidates), scorer=fuzz.ratio, limit=8)
-            best, best_score, _ = found[0]
+            ranked = sorted(found.items(), key=lambda item: -item[1])
+            best, best_score = ranked[0]
             owner = self.index_[best]
             # The runner-up is the nearest name of another entity (one entity has many names).
-            runner_up = next((sc for cand, sc, _ in found[1:] if self.index_[cand] != owner), 0.0)
+            runner_up = next((sc for cand, sc in ranked[1:] if self.index_[cand] != owner), 0.0)
             if best_score / 100 >= self.threshold and (best_score - runner_up) / 100 >= self.margin:
                 entity[i] = self.index_[best]
                 method[i] = "name_fuzzy"
