@@ -242,6 +242,253 @@ def resolve(
     )
 
 
+@app.command()
+def profile(
+    entities: Annotated[Path, typer.Option(help="resolve's output folder")] = Path("data/entities"),
+    out: Annotated[Path, typer.Option(help="the profile (Parquet)")] = Path(
+        "data/features/profile.parquet"
+    ),
+    report: Annotated[Path, typer.Option(help="rows and snapshots (JSON)")] = Path(
+        "reports/profile.json"
+    ),
+    page: Annotated[Path, typer.Option(help="the attribute catalogue (Markdown)")] = Path(
+        "reports/attributes.md"
+    ),
+    screening_only: Annotated[
+        bool, typer.Option("--screening-only", help="only the screening date's snapshot")
+    ] = False,
+    params: Annotated[Path, PARAMS] = Path("params.yaml"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """The enterprise profile: ~445 attributes per (entity_id, as_of_date), point in time.
+
+    Reads params.yaml `profile`. Snapshots: every inspection round found in the events (as of
+    its first inspection, labelled with what it found) and the screening date. Only records
+    known before each as-of date count. Writes OUT (one row per enterprise open at the date, or
+    inspected in its round), REPORT and PAGE (every attribute: family, kinds, 说明, description).
+    """
+    import time
+
+    from riskdraw.features.attributes import catalogue, catalogue_markdown
+    from riskdraw.features.profile import build_profile, connect, snapshots
+    from riskdraw.io import write_json
+
+    _logging(verbose)
+    settings = _load("profile", params)
+    start = time.perf_counter()
+    con = connect(settings.memory_limit, settings.threads or None)
+    events = entities / "events"
+    snaps = snapshots(con, events, settings.screening_date, settings.rounds and not screening_only)
+    table, attrs = build_profile(con, events, entities / "entities.parquet", snaps)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with console.status(f"profiling {len(snaps)} snapshots x {len(attrs)} attributes"):
+        table.to_parquet(out)
+    summary = (
+        con.read_parquet(out)
+        .group_by(["as_of_date", "snapshot", "task"])
+        .aggregate(
+            rows=lambda t: t.count(),
+            inspected=lambda t: t.inspected.cast("int64").sum(),
+            problems=lambda t: t.problem.cast("int64").sum(),
+        )
+        .order_by("as_of_date")
+        .to_pandas()
+    )
+    seconds = time.perf_counter() - start
+    snapshots_ = [
+        {
+            "as_of_date": str(r.as_of_date.date()),
+            "snapshot": r.snapshot,
+            "task": r.task,
+            "rows": int(r.rows),
+            "inspected": int(r.inspected or 0),
+            "hit_rate": round(float(r.problems) / r.inspected, 4) if r.inspected else None,
+        }
+        for r in summary.itertuples()
+    ]
+    write_json(
+        report,
+        {
+            "rows": int(summary["rows"].sum()),
+            "attributes": len(attrs),
+            "families": len({a.family for a in attrs}),
+            "snapshots": snapshots_,
+            "seconds": round(seconds, 1),
+        },
+    )
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(catalogue_markdown(catalogue(attrs)), encoding="utf-8")
+    console.print(
+        f"profile: {int(summary['rows'].sum()):,} rows x {len(attrs)} attributes over "
+        f"{len(snaps)} snapshots ({seconds:.0f} s) -> {out}"
+    )
+
+
+@app.command()
+def select(
+    profile_path: Annotated[Path, typer.Option("--profile", help="the profile (Parquet)")] = Path(
+        "data/features/profile.parquet"
+    ),
+    report: Annotated[Path, typer.Option(help="the factors and how they were chosen (JSON)")] = (
+        Path("reports/selection.json")
+    ),
+    scores: Annotated[Path, typer.Option(help="every attribute's scores (CSV)")] = Path(
+        "reports/selection-scores.csv"
+    ),
+    plot: Annotated[Path, typer.Option(help="the methods side by side (PNG)")] = Path(
+        "reports/selection.png"
+    ),
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="simulated city only: evaluate against the true drivers"),
+    ] = None,
+    params: Annotated[Path, PARAMS] = Path("params.yaml"),
+    track: Annotated[bool, typer.Option(help="log to MLflow (riskdraw-select)")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Choose the risk model's factors from the profile, by three methods compared.
+
+    Reads params.yaml `select`. Learns only from the labelled rows of the training rounds (the
+    last `holdout_rounds` are never read). Methods: information value, LightGBM importance
+    with its stability over time folds, L1 stability selection; then the consensus, pruned of
+    redundancy (one factor per family, |Spearman| <= max_correlation), `fixed` factors first.
+    Writes REPORT (`factors`, `attributes`, per-method comparison, and with --truth
+    `true_drivers_recovered`), SCORES and PLOT; logs one MLflow parent run with a child run per
+    method.
+    """
+    import pyarrow.parquet as pq
+
+    from riskdraw.features.attributes import attributes
+    from riskdraw.features.selection import FactorSelector, compare, training_rows
+    from riskdraw.io import write_json
+
+    _logging(verbose)
+    settings = _load("select", params)
+    frame = pq.read_table(profile_path, filters=[("snapshot", "=", "round")]).to_pandas()
+    rows = training_rows(frame, settings.holdout_rounds)
+    districts = [c.removeprefix("district_") for c in frame.columns if c.startswith("district_")]
+    families = {a.name: a.family for a in attributes(districts)}
+    names = [c for c in frame.columns if c in families]
+    X, y = rows[names], rows["problem"].astype(int).to_numpy()
+    folds = rows["as_of_date"].rank(method="dense").astype(int).to_numpy()
+    weight = 1 / rows["inclusion_probability"].to_numpy()
+    selector = FactorSelector(
+        n_factors=settings.n_factors,
+        families=families,
+        fixed=tuple(settings.fixed),
+        min_iv=settings.min_iv,
+        max_correlation=settings.max_correlation,
+        bins=settings.bins,
+        l1_resamples=settings.l1_resamples,
+        l1_keep=settings.l1_keep,
+        random_state=settings.seed,
+    )
+    with console.status(f"scoring {len(names)} attributes on {len(rows):,} inspections"):
+        selector.fit(X, y, folds, sample_weight=weight)
+    sets = {**selector.method_factors_, "consensus": selector.factors_}
+    with console.status("comparing the methods on the latest training round"):
+        comparison = compare(X, y, folds, sets, settings.validation_top, settings.seed)
+    chosen = selector.scores_.loc[selector.factors_]
+    result = {
+        "factors": selector.factors_,
+        "attributes": len(names),
+        "rows": len(rows),
+        "rounds": sorted(str(d.date()) for d in rows["as_of_date"].unique()),
+        "details": [
+            {
+                "name": name,
+                "family": r.family,
+                "iv": round(float(r.iv), 4),
+                "direction": "raises risk" if r.direction > 0 else "lowers risk",
+                "gbm_stability": round(float(r.gbm_stability), 3),
+                "l1_frequency": round(float(r.l1_frequency), 3),
+            }
+            for name, r in chosen.iterrows()
+        ],
+        "methods": comparison,
+    }
+    if truth is not None:
+        from riskdraw.features.evaluation import drivers_recovered
+
+        result |= drivers_recovered({f: families[f] for f in selector.factors_}, truth)
+        for method, factors in sets.items():
+            found = drivers_recovered({f: families[f] for f in factors}, truth)
+            comparison[method]["true_drivers_recovered"] = found["true_drivers_recovered"]
+    write_json(report, result)
+    scores.parent.mkdir(parents=True, exist_ok=True)
+    selector.scores_.assign(
+        chosen=selector.scores_.index.isin(selector.factors_),
+        reason=selector.scores_.index.map(selector.reasons_).fillna(""),
+    ).to_csv(scores, index_label="attribute")
+    _selection_plot(selector, comparison, plot)
+    if track:
+        _track_selection(settings, result, comparison, report, scores, plot, profile_path)
+    _selection_summary(result)
+
+
+def _selection_plot(selector, comparison: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = selector.scores_.head(30).iloc[::-1]
+    fig, axes = plt.subplots(1, 4, figsize=(16, 8), sharey=True)
+    colours = ["tab:red" if n in selector.factors_ else "tab:gray" for n in top.index]
+    for ax, column, title in zip(
+        axes,
+        ["iv", "gbm_gain", "gbm_stability", "l1_frequency"],
+        ["information value", "LightGBM gain (mean over folds)", "GBM top-2n stability",
+         "L1 stability selection"],
+        strict=True,
+    ):  # fmt: skip
+        ax.barh(top.index, top[column], color=colours)
+        ax.set_title(title, fontsize=10)
+    fig.suptitle(
+        "The 30 attributes the methods agree on most (red: the chosen factors); "
+        + ", ".join(f"{k} AUC {v['val_auc_lightgbm']:.3f}" for k, v in comparison.items()),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _track_selection(settings, result, comparison, report, scores, plot, profile_path) -> None:
+    import mlflow
+
+    from riskdraw.tracking import file_digest, flatten, git_commit, use_experiment
+
+    with mlflow.start_run(experiment_id=use_experiment("select"), run_name="select") as parent:
+        mlflow.log_params(flatten("select", settings.model_dump()))
+        mlflow.set_tags({"data_version": file_digest(profile_path), "git_commit": git_commit()})
+        for method, m in comparison.items():
+            with mlflow.start_run(
+                experiment_id=parent.info.experiment_id,
+                run_name=method,
+                nested=True,
+                parent_run_id=parent.info.run_id,
+            ):
+                mlflow.log_param("method", method)
+                mlflow.log_param("factors", ", ".join(m["factors"]))
+                mlflow.log_metrics({k: v for k, v in m.items() if isinstance(v, int | float)})
+        consensus = comparison["consensus"]
+        mlflow.log_metrics(
+            {
+                "attributes": result["attributes"],
+                "rows": result["rows"],
+                **{k: v for k, v in consensus.items() if isinstance(v, int | float)},
+            }
+        )
+        if "true_drivers_recovered" in result:
+            mlflow.log_metric("true_drivers_recovered", result["true_drivers_recovered"])
+        for i, name in enumerate(result["factors"], 1):
+            mlflow.log_param(f"factor_{i:02d}", name)
+        for path in (report, scores, plot):
+            mlflow.log_artifact(str(path))
+
+
 @app.command("evaluate-resolution")
 def evaluate_resolution(
     entities: Annotated[Path, typer.Option(help="resolve's output folder")] = Path("data/entities"),
@@ -294,8 +541,12 @@ def summary(
     quality_report: Annotated[Path, typer.Option(help="the ingest stage's report")] = Path(
         "reports/quality.json"
     ),
+    reports: Annotated[Path, typer.Option(help="where the later stages' reports are")] = Path(
+        "reports"
+    ),
 ) -> None:
-    """Print what the pipeline built: enterprises, sources, records by kind and format, hit rate."""
+    """Print what the pipeline built: the city, governed data, one file per enterprise, the
+    profile and the 12 factors (each section as far as the pipeline has run)."""
     if not simulate_report.exists():
         console.print(f"[red]{simulate_report} not found[/red]: run `make run` (dvc repro) first")
         raise typer.Exit(1)
@@ -326,6 +577,87 @@ def summary(
     )
     if quality_report.exists():
         _quality_summary(json.loads(quality_report.read_text(encoding="utf-8")))
+    if (reports / "resolve.json").exists():
+        _resolve_summary(reports)
+    if (reports / "profile.json").exists():
+        _profile_summary(json.loads((reports / "profile.json").read_text(encoding="utf-8")))
+    if (reports / "selection.json").exists():
+        _selection_summary(json.loads((reports / "selection.json").read_text(encoding="utf-8")))
+
+
+def _resolve_summary(reports: Path) -> None:
+    r = json.loads((reports / "resolve.json").read_text(encoding="utf-8"))
+    console.rule("[bold]one enterprise, one file (resolve)")
+    methods = ", ".join(
+        f"{k} {v:,}" for k, v in sorted(r["by_method"].items(), key=lambda kv: -kv[1])
+    )
+    console.print(
+        f"entities [bold]{r['entities']:,}[/bold]; records linked {r['linked']:,} of "
+        f"{r['records']:,} ({r['linked'] / max(r['records'], 1):.2%}); conflicts kept "
+        f"{r['conflicts']:,}\nby method: {methods}"
+    )
+    if (reports / "resolution.json").exists():
+        q = json.loads((reports / "resolution.json").read_text(encoding="utf-8"))
+        console.print(
+            f"against the simulated truth: precision [bold]{q['precision']:.4f}[/bold], "
+            f"recall [bold]{q['recall']:.4f}[/bold]"
+        )
+
+
+def _profile_summary(p: dict) -> None:
+    console.rule("[bold]the enterprise profile")
+    console.print(
+        f"{p['rows']:,} rows x [bold]{p['attributes']}[/bold] attributes in {p['families']} "
+        f"families (list: reports/attributes.md), built in {p['seconds']:.0f} s"
+    )
+    table = Table("as of", "snapshot", "task", "enterprises", "inspected", "hit rate")
+    for s in p["snapshots"]:
+        table.add_row(
+            s["as_of_date"],
+            s["snapshot"],
+            s["task"] or "",
+            f"{s['rows']:,}",
+            f"{s['inspected']:,}",
+            f"{s['hit_rate']:.1%}" if s["hit_rate"] is not None else "",
+        )
+    console.print(table)
+
+
+def _selection_summary(s: dict) -> None:
+    console.rule("[bold]the 12 factors (select)")
+    console.print(
+        f"chosen from {s['attributes']} attributes on {s['rows']:,} inspections in rounds "
+        f"{s['rounds'][0]} to {s['rounds'][-1]} (the last round held out)"
+    )
+    table = Table("factor", "family", "IV", "direction", "GBM stability", "L1 frequency")
+    for d in s["details"]:
+        table.add_row(
+            d["name"],
+            d["family"],
+            f"{d['iv']:.3f}",
+            d["direction"],
+            f"{d['gbm_stability']:.2f}",
+            f"{d['l1_frequency']:.2f}",
+        )
+    console.print(table)
+    methods = Table("method", "AUC (LightGBM)", "AUC (logistic)", "top-share hit rate", "random")
+    for name, m in s["methods"].items():
+        methods.add_row(
+            name,
+            *(
+                f"{m[k]:.3f}" if m[k] is not None else ""
+                for k in ("val_auc_lightgbm", "val_auc_logistic")
+            ),
+            f"{m['val_hit_rate_top']:.1%}",
+            f"{m['val_hit_rate_random']:.1%}",
+        )
+    console.print(methods)
+    if "true_drivers_recovered" in s:
+        console.print(
+            f"true drivers recovered (simulated city): [bold]{s['true_drivers_recovered']} of "
+            f"{s['true_drivers']}[/bold]; missed: {', '.join(s['missed']) or 'none'}"
+        )
+    console.print("the comparison in MLflow: `make ui`, experiment riskdraw-select")
 
 
 def _quality_summary(q: dict) -> None:

@@ -227,10 +227,44 @@ class ResolveParams(_Strict):
     memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
 
 
+class ProfileParams(_Strict):
+    """The `profile` section: the as-of dates and DuckDB's resources."""
+
+    screening_date: str = Field(description="the date the whole city is screened at (YYYY-MM-DD)")
+    rounds: bool = Field(description="also a snapshot at every inspection round, with labels")
+    memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
+    threads: int = Field(ge=0, description="DuckDB threads (0: all cores)")
+
+    @model_validator(mode="after")
+    def _date(self) -> ProfileParams:
+        try:
+            dt.date.fromisoformat(self.screening_date)
+        except ValueError:
+            raise ValueError(f"screening_date {self.screening_date!r} is not YYYY-MM-DD") from None
+        return self
+
+
+class SelectParams(_Strict):
+    """The `select` section: how many factors, from which rows, by which criteria."""
+
+    n_factors: int = Field(ge=1, le=100)
+    holdout_rounds: int = Field(ge=0, description="last rounds never looked at")
+    fixed: list[str] = Field(description="factors that policy requires")
+    min_iv: float = Field(ge=0)
+    max_correlation: float = Field(gt=0, le=1)
+    bins: int = Field(ge=2, le=50)
+    l1_resamples: int = Field(ge=1)
+    l1_keep: int = Field(ge=1)
+    validation_top: float = Field(gt=0, le=1)
+    seed: int
+
+
 SECTIONS: dict[str, type[BaseModel]] = {
     "simulate": SimulateParams,
     "ingest": IngestParams,
     "resolve": ResolveParams,
+    "profile": ProfileParams,
+    "select": SelectParams,
 }
 
 

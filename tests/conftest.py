@@ -71,3 +71,39 @@ def tiny_ingest(tiny_city, tmp_path_factory) -> Ingested:
     out = tmp_path_factory.mktemp("interim")
     results = ingest_all(catalogue, kinds, tiny_city.raw, out, declared, progress=False)
     return Ingested(out=out, results={r.source_id: r for r in results})
+
+
+@pytest.fixture(scope="session")
+def tiny_entities(tiny_ingest, tmp_path_factory) -> Path:
+    """The tiny city resolved once per session: entities, crosswalk, conflicts, events."""
+    from riskdraw.entities.resolve import resolve
+
+    out = tmp_path_factory.mktemp("entities")
+    resolve(tiny_ingest.out, out, load_section("resolve", PARAMS))
+    return out
+
+
+@dataclass(frozen=True)
+class Profiled:
+    path: Path
+    frame: object  # pandas.DataFrame
+    attributes: list
+    snapshots: object  # pandas.DataFrame
+
+
+@pytest.fixture(scope="session")
+def tiny_profile(tiny_entities, tmp_path_factory) -> Profiled:
+    """The tiny city's profile at every round and the screening date, built once per session."""
+    import pandas as pd
+
+    from riskdraw.features.profile import build_profile, connect, snapshots
+
+    settings = load_section("profile", PARAMS)
+    con = connect(settings.memory_limit, 1)
+    snaps = snapshots(con, tiny_entities / "events", settings.screening_date)
+    table, attrs = build_profile(
+        con, tiny_entities / "events", tiny_entities / "entities.parquet", snaps
+    )
+    path = tmp_path_factory.mktemp("features") / "profile.parquet"
+    table.to_parquet(path)
+    return Profiled(path=path, frame=pd.read_parquet(path), attributes=attrs, snapshots=snaps)

@@ -142,3 +142,27 @@ def industry_by_code(code: str | int) -> Industry:
     if industry is None:
         raise ValueError(f"industry class {code!r} is not in the table")
     return industry
+
+
+# GB/T 4754-2017 sections (门类) by the first two digits of the class code (大类).
+_SECTIONS = (
+    ("A", 1, 5), ("B", 6, 12), ("C", 13, 43), ("D", 44, 46), ("E", 47, 50), ("F", 51, 52),
+    ("G", 53, 60), ("H", 61, 62), ("I", 63, 65), ("J", 66, 69), ("K", 70, 70), ("L", 71, 72),
+    ("M", 73, 75), ("N", 76, 79), ("O", 80, 82), ("P", 83, 83), ("Q", 84, 85), ("R", 86, 90),
+    ("S", 91, 96), ("T", 97, 97),
+)  # fmt: skip
+SECTIONS: tuple[str, ...] = tuple(letter for letter, _, _ in _SECTIONS)
+"""The twenty GB/T 4754-2017 sections, A (agriculture) to T (international organisations)."""
+
+SECTION_RANGES: tuple[tuple[str, int, int], ...] = _SECTIONS
+"""(section, first division, last division): the divisions (两位大类) each section spans."""
+
+
+def section_of(code: str) -> str | None:
+    """The GB/T 4754 section of any class code ("6210" -> "H"), from its division; None if the
+    code does not start with a known division."""
+    head = str(code).strip()[:2]
+    if len(head) != 2 or not head.isdigit():
+        return None
+    division = int(head)
+    return next((s for s, lo, hi in _SECTIONS if lo <= division <= hi), None)

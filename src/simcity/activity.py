@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskdraw.config import SimulateParams
+from riskdraw.domain import inspections
 from riskdraw.domain.industries import INDUSTRIES
 
 from .population import Population
@@ -65,16 +66,9 @@ LAWSUIT_CAUSES = np.array(
     ]
 )
 CHANGE_ITEMS = np.array(["法定代表人", "住所", "注册资本", "经营范围", "名称", "股东"])
-PROBLEM_RESULTS = np.array(
-    [
-        "发现问题，已责令改正",
-        "发现问题，待后续处理",
-        "通过登记的住所（经营场所）无法联系",
-        "不配合检查，情节严重",
-    ]
-)
+PROBLEM_RESULTS = np.array(inspections.PROBLEM_RESULTS)
 PROBLEM_WEIGHTS = np.array([0.6, 0.22, 0.15, 0.03])
-CLEAN_RESULTS = np.array(["未发现问题", "未发现开展本次抽查涉及的经营活动"])
+CLEAN_RESULTS = np.array(inspections.CLEAN_RESULTS)
 CLEAN_WEIGHTS = np.array([0.9, 0.1])
 
 

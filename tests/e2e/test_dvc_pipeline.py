@@ -30,7 +30,7 @@ def _run(args: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def test_dvc_repro_builds_and_ingests_the_city_and_reruns_only_on_change(tmp_path):
+def test_dvc_repro_builds_the_city_to_its_factors_and_reruns_only_on_change(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
@@ -51,6 +51,12 @@ def test_dvc_repro_builds_and_ingests_the_city_and_reruns_only_on_change(tmp_pat
     assert quality["sources"] == 142 and quality["sources_failed"] == 1
     assert quality["records_in"] == quality["records_accepted"] + quality["records_quarantined"]
     assert (project / "data" / "interim" / "registration").is_dir()
+    profile = json.loads((project / "reports" / "profile.json").read_text())
+    assert profile["attributes"] >= 380 and profile["snapshots"][-1]["snapshot"] == "screening"
+    assert (project / "data" / "features" / "profile.parquet").exists()
+    selection = json.loads((project / "reports" / "selection.json").read_text())
+    assert len(selection["factors"]) == params["select"]["n_factors"]
+    assert "true_drivers_recovered" in selection
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics
     again = _run([str(BIN / "dvc"), "repro"], project)

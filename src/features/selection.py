@@ -1,0 +1,356 @@
+"""Factor selection: from the profile's ~445 attributes to the 12 factors, driven by the data.
+
+Three methods score every attribute on the labelled rows (enterprises inspected in the training
+rounds), each in its own way:
+
+- `iv`: information value of the attribute cut into quantile bins (missing values a bin of
+  their own), the scorecard tradition;
+- `gbm`: LightGBM gain importance, fitted once per time fold (each training round left out in
+  turn), with its stability (share of folds that rank the attribute in their top 2 x n);
+- `l1`: stability selection: how often an L1-penalised logistic regression on random halves of
+  the rows keeps the attribute.
+
+The consensus is the mean of the three ranks. Factors are then taken in consensus order,
+skipping an attribute when one of its family is already chosen (same facts) or when it
+correlates (Spearman) above `max_correlation` with a chosen factor; attributes below `min_iv`
+never qualify. Factors that policy requires (`fixed`) come first, whatever their scores.
+
+`FactorSelector` follows scikit-learn's contract (`fit` learns `scores_` and `factors_`;
+`transform` keeps the factors; `get_support(names=True)`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+log = logging.getLogger(__name__)
+
+METHODS = ("iv", "gbm", "l1")
+
+
+def information_value(x: pd.Series, y: np.ndarray, bins: int = 10, eps: float = 0.5) -> float:
+    """Information value of `x` for the binary outcome `y`, over quantile bins.
+
+    Missing values form a bin of their own; `eps` (added to every bin's counts) keeps empty
+    cells finite. IV = sum over bins of (share of events - share of non-events) x WoE.
+    """
+    values = pd.Series(np.asarray(x, dtype=float))
+    codes = pd.Series(-1, index=values.index)
+    known = values.notna()
+    if known.sum() and values[known].nunique() > 1:
+        codes[known] = pd.qcut(values[known].rank(method="dense"), bins, labels=False,
+                               duplicates="drop")  # fmt: skip
+    elif known.sum():
+        codes[known] = 0
+    table = pd.crosstab(codes, np.asarray(y))
+    table = table.reindex(columns=[0, 1], fill_value=0) + eps
+    good = table[0] / table[0].sum()
+    bad = table[1] / table[1].sum()
+    return float(((bad - good) * np.log(bad / good)).sum())
+
+
+def _ranks(score: pd.Series) -> pd.Series:
+    return score.rank(ascending=False, method="average")
+
+
+@dataclass
+class SelectionResult:
+    scores: pd.DataFrame  # one row per attribute: each method's score and rank, consensus
+    factors: list[str]
+    reasons: dict[str, str] = field(default_factory=dict)  # why attributes were skipped
+
+
+class FactorSelector:
+    """Chooses `n_factors` factors from the profile's attributes (see the module docstring).
+
+    Args:
+        n_factors: how many factors to choose.
+        families: attribute -> family (redundancy: one factor per family).
+        fixed: factors that policy requires; chosen first.
+        min_iv: attributes with less information value never qualify.
+        max_correlation: largest |Spearman correlation| between two chosen factors.
+        bins: quantile bins for the information value.
+        l1_resamples, l1_keep: stability selection: random halves, and how many attributes
+            the penalty is tuned to keep on each.
+        gbm_params: LightGBM parameters for the importance folds.
+        random_state: seed of every random choice.
+    """
+
+    def __init__(
+        self,
+        n_factors: int = 12,
+        families: dict[str, str] | None = None,
+        fixed: tuple[str, ...] = (),
+        min_iv: float = 0.02,
+        max_correlation: float = 0.7,
+        bins: int = 10,
+        l1_resamples: int = 30,
+        l1_keep: int = 24,
+        gbm_params: dict | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.n_factors = n_factors
+        self.families = families
+        self.fixed = fixed
+        self.min_iv = min_iv
+        self.max_correlation = max_correlation
+        self.bins = bins
+        self.l1_resamples = l1_resamples
+        self.l1_keep = l1_keep
+        self.gbm_params = gbm_params
+        self.random_state = random_state
+
+    # -- the three methods ------------------------------------------------------------------
+    def _iv(self, X: pd.DataFrame, y: np.ndarray) -> pd.Series:
+        return pd.Series({c: information_value(X[c], y, self.bins) for c in X.columns})
+
+    def _gbm(
+        self, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, weight: np.ndarray
+    ) -> tuple[pd.Series, pd.Series]:
+        params = {
+            "n_estimators": 200,
+            "learning_rate": 0.05,
+            "num_leaves": 15,
+            "min_child_samples": 20,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.5,
+            "verbose": -1,
+            "n_jobs": 2,
+            "random_state": self.random_state,
+        } | (self.gbm_params or {})
+        gains, tops = [], []
+        for fold in np.unique(folds):
+            train = folds != fold
+            model = lgb.LGBMClassifier(**params, importance_type="gain")
+            model.fit(X[train], y[train], sample_weight=weight[train])
+            gain = pd.Series(model.feature_importances_, index=X.columns, dtype=float)
+            gains.append(gain / max(gain.sum(), 1e-12))
+            tops.append(_ranks(gain) <= 2 * self.n_factors)
+        return pd.concat(gains, axis=1).mean(axis=1), pd.concat(tops, axis=1).mean(axis=1)
+
+    def _l1(self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray) -> pd.Series:
+        rng = np.random.default_rng(self.random_state)
+        prep = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                             StandardScaler())  # fmt: skip
+        Z = prep.fit_transform(X)
+        Z = np.nan_to_num(Z)
+        # The penalty that keeps about `l1_keep` attributes on the whole data.
+        C = self._l1_strength(Z, y, weight)
+        kept = np.zeros(X.shape[1])
+        n = len(y)
+        for _ in range(self.l1_resamples):
+            half = rng.choice(n, n // 2, replace=False)
+            model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=200)
+            model.fit(Z[half], y[half], sample_weight=weight[half])
+            kept += np.abs(model.coef_[0]) > 1e-8
+        return pd.Series(kept / self.l1_resamples, index=X.columns)
+
+    def _l1_strength(self, Z: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+        best_C, best_gap = 1.0, np.inf
+        for C in np.logspace(-3, 0, 13):
+            model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=200)
+            model.fit(Z, y, sample_weight=weight)
+            gap = abs(int((np.abs(model.coef_[0]) > 1e-8).sum()) - self.l1_keep)
+            if gap < best_gap:
+                best_C, best_gap = C, gap
+        return float(best_C)
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series | np.ndarray,
+        folds: pd.Series | np.ndarray,
+        sample_weight: pd.Series | np.ndarray | None = None,
+    ) -> FactorSelector:
+        """Score every attribute and choose the factors.
+
+        Args:
+            X: labelled rows x attributes.
+            y: 1 where the inspection found a problem.
+            folds: the time fold of each row (its round); GBM importance is fitted once per
+                fold left out, and its stability measured across them.
+            sample_weight: e.g. inverse inclusion probabilities of the draws.
+        """
+        y = np.asarray(y, dtype=int)
+        folds = np.asarray(folds)
+        if X.shape[0] != len(y) or len(y) != len(folds):
+            raise ValueError("X, y and folds must have the same number of rows")
+        if len(np.unique(y)) != 2:
+            raise ValueError("y must hold both outcomes (problems found and not)")
+        missing = [f for f in self.fixed if f not in X.columns]
+        if missing:
+            raise ValueError(f"fixed factors not among the attributes: {missing}")
+        weight = (
+            np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        )
+        weight = weight / weight.mean()
+        X = X.astype(float)
+        usable = [c for c in X.columns if X[c].nunique(dropna=True) > 1 or c in self.fixed]
+        Xu = X[usable]
+        log.info(
+            "scoring %d attributes (%d constant left out)", len(usable), X.shape[1] - len(usable)
+        )
+        iv = self._iv(Xu, y)
+        gain, stability = self._gbm(Xu, y, folds, weight)
+        l1 = self._l1(Xu, y, weight)
+        rho = Xu.apply(lambda c: pd.Series(c).corr(pd.Series(y, index=Xu.index), method="spearman"))
+        scores = pd.DataFrame(
+            {
+                "family": [(self.families or {}).get(c, c) for c in usable],
+                "iv": iv,
+                "gbm_gain": gain,
+                "gbm_stability": stability,
+                "l1_frequency": l1,
+                "direction": np.sign(rho.fillna(0)).astype(int),
+                "spearman": rho,
+            },
+            index=usable,
+        )
+        scores["rank_iv"] = _ranks(scores["iv"])
+        scores["rank_gbm"] = _ranks(scores["gbm_gain"])
+        scores["rank_l1"] = _ranks(scores["l1_frequency"] + 1e-6 * scores["iv"])
+        scores["consensus"] = scores[["rank_iv", "rank_gbm", "rank_l1"]].mean(axis=1)
+        scores = scores.sort_values(["consensus", "iv"], ascending=[True, False])
+        self.scores_ = scores
+        self.factors_, self.reasons_ = self._choose(Xu, scores, order=scores.index.tolist())
+        self.method_factors_ = {
+            "iv": self._choose(Xu, scores, scores.sort_values("rank_iv").index.tolist())[0],
+            "gbm": self._choose(Xu, scores, scores.sort_values("rank_gbm").index.tolist())[0],
+            "l1": self._choose(Xu, scores, scores.sort_values("rank_l1").index.tolist())[0],
+        }
+        self.n_attributes_ = X.shape[1]
+        return self
+
+    def _choose(
+        self, X: pd.DataFrame, scores: pd.DataFrame, order: list[str]
+    ) -> tuple[list[str], dict[str, str]]:
+        chosen: list[str] = list(self.fixed)
+        reasons: dict[str, str] = {f: "fixed by policy" for f in self.fixed}
+        ranked = X.rank()  # Spearman = Pearson on ranks
+        for name in order:
+            if len(chosen) >= self.n_factors:
+                break
+            if name in chosen:
+                continue
+            if scores.at[name, "iv"] < self.min_iv:
+                reasons[name] = f"information value {scores.at[name, 'iv']:.3f} < {self.min_iv}"
+                continue
+            family = scores.at[name, "family"]
+            twin = next((c for c in chosen if scores.at[c, "family"] == family), None)
+            if twin is not None:
+                reasons[name] = f"same family ({family}) as {twin}"
+                continue
+            if chosen:
+                corr = ranked[chosen].corrwith(ranked[name]).abs()
+                if corr.max() > self.max_correlation:
+                    reasons[name] = (
+                        f"correlates {corr.max():.2f} with {corr.idxmax()} "
+                        f"(> {self.max_correlation})"
+                    )
+                    continue
+            chosen.append(name)
+            reasons[name] = "chosen"
+        return chosen, reasons
+
+    def get_support(self, names: bool = True) -> list[str] | np.ndarray:
+        if not hasattr(self, "factors_"):
+            raise RuntimeError("FactorSelector is not fitted: call fit() first")
+        if names:
+            return list(self.factors_)
+        return self.scores_.index.isin(self.factors_)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [f for f in self.get_support() if f not in X.columns]
+        if missing:
+            raise ValueError(f"the profile lacks factors {missing}")
+        return X[self.factors_]
+
+
+def training_rows(profile: pd.DataFrame, holdout_rounds: int) -> pd.DataFrame:
+    """The labelled rows selection may learn from: inspected in a round, the last
+    `holdout_rounds` rounds left out (they are kept for the model's evaluation)."""
+    rounds = profile["snapshot"] == "round"
+    dates = sorted(profile.loc[rounds, "as_of_date"].unique())
+    keep = dates[: len(dates) - holdout_rounds] if holdout_rounds else dates
+    if len(keep) < 2:
+        raise ValueError(
+            f"{len(dates)} rounds with {holdout_rounds} held out leave {len(keep)}: "
+            "selection needs at least two rounds to learn from (time folds)"
+        )
+    rows = profile[rounds & profile["inspected"].astype(bool) & profile["as_of_date"].isin(keep)]
+    return rows.reset_index(drop=True)
+
+
+def compare(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: np.ndarray,
+    factor_sets: dict[str, list[str]],
+    top: float,
+    random_state: int = 0,
+) -> dict[str, dict]:
+    """What each set of factors is worth on the latest training round, learnt on the earlier.
+
+    For each set: AUC of a logistic regression and of a small LightGBM, and the hit rate of the
+    LightGBM's top `top` share of the validation round (inspection capacity), beside the round's
+    own hit rate (what the random draw found).
+    """
+    y = np.asarray(y, dtype=int)
+    folds = np.asarray(folds)
+    last = np.max(folds)
+    train, valid = folds != last, folds == last
+    k = max(1, round(top * valid.sum()))
+    out = {}
+    for name, factors in factor_sets.items():
+        Xf = X[factors].astype(float)
+        logit = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(max_iter=1000),
+        ).fit(Xf[train], y[train])
+        gbm = lgb.LGBMClassifier(
+            n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=20,
+            verbose=-1, n_jobs=2, random_state=random_state,
+        ).fit(Xf[train], y[train])  # fmt: skip
+        p_logit = logit.predict_proba(Xf[valid])[:, 1]
+        p_gbm = gbm.predict_proba(Xf[valid])[:, 1]
+        picked = np.argsort(-p_gbm, kind="stable")[:k]
+        both = len(np.unique(y[valid])) == 2  # AUC needs both outcomes in the round
+        out[name] = {
+            "factors": list(factors),
+            "val_auc_logistic": float(roc_auc_score(y[valid], p_logit)) if both else None,
+            "val_auc_lightgbm": float(roc_auc_score(y[valid], p_gbm)) if both else None,
+            "val_hit_rate_top": float(y[valid][picked].mean()),
+            "val_hit_rate_random": float(y[valid].mean()),
+        }
+    return out
+
+
+def iv_by_round(rows: pd.DataFrame, factors: list[str], bins: int = 10) -> pd.DataFrame:
+    """Information value of each factor within each round: is it stable over time?
+
+    Args:
+        rows: labelled profile rows (`as_of_date`, `problem`, the factors).
+        factors: the attributes to score.
+    Returns:
+        factors x as-of dates.
+    """
+    out = {}
+    for date, group in rows.groupby("as_of_date"):
+        y = group["problem"].astype(int).to_numpy()
+        out[pd.Timestamp(date).date().isoformat()] = {
+            f: information_value(group[f], y, bins) for f in factors
+        }
+    return pd.DataFrame(out).loc[factors]
