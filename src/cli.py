@@ -245,8 +245,8 @@ def resolve(
 @app.command()
 def profile(
     entities: Annotated[Path, typer.Option(help="resolve's output folder")] = Path("data/entities"),
-    out: Annotated[Path, typer.Option(help="the profile (Parquet)")] = Path(
-        "data/features/profile.parquet"
+    out: Annotated[Path, typer.Option(help="the profile: a Parquet folder, a file per date")] = (
+        Path("data/features/profile.parquet")
     ),
     report: Annotated[Path, typer.Option(help="rows and snapshots (JSON)")] = Path(
         "reports/profile.json"
@@ -258,6 +258,7 @@ def profile(
         bool, typer.Option("--screening-only", help="only the screening date's snapshot")
     ] = False,
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """The enterprise profile: ~445 attributes per (entity_id, as_of_date), point in time.
@@ -270,7 +271,7 @@ def profile(
     import time
 
     from riskdraw.features.attributes import catalogue, catalogue_markdown
-    from riskdraw.features.profile import build_profile, connect, snapshots
+    from riskdraw.features.profile import connect, snapshots, write_profile
     from riskdraw.io import write_json
 
     _logging(verbose)
@@ -279,12 +280,9 @@ def profile(
     con = connect(settings.memory_limit, settings.threads or None)
     events = entities / "events"
     snaps = snapshots(con, events, settings.screening_date, settings.rounds and not screening_only)
-    table, attrs = build_profile(con, events, entities / "entities.parquet", snaps)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with console.status(f"profiling {len(snaps)} snapshots x {len(attrs)} attributes"):
-        table.to_parquet(out)
+    attrs = write_profile(con, events, entities / "entities.parquet", snaps, out, progress)
     summary = (
-        con.read_parquet(out)
+        con.read_parquet(f"{out}/*.parquet")
         .group_by(["as_of_date", "snapshot", "task"])
         .aggregate(
             rows=lambda t: t.count(),

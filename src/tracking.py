@@ -38,8 +38,16 @@ def use_experiment(stage: str) -> str:
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file: the data version a run records, so a model traces back to its data."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """sha256 of a file, or of a folder's files (names and contents, in name order): the data
+    version a run records, so a model traces back to its data."""
+    path = Path(path)
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for item in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(item.relative_to(path)).encode())
+        digest.update(hashlib.sha256(item.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def git_commit() -> str:

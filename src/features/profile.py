@@ -290,3 +290,33 @@ def build_profile(
 def _keyed(table: ibis.Table, name: str) -> ibis.Table:
     """`table` with its key columns renamed `<name>__entity_id`, `<name>__as_of_date`."""
     return table.rename(**{f"{name}__{k}": k for k in KEY})
+
+
+def write_profile(
+    con: ibis.BaseBackend,
+    events: Path,
+    entities: Path,
+    snaps: pd.DataFrame,
+    out: Path,
+    progress: bool = True,
+) -> list[Attribute]:
+    """Build and write the profile one as-of date at a time, as a Parquet dataset `out/`
+    (one file per date: `as_of=YYYY-MM-DD.parquet`), so that memory holds one snapshot.
+
+    Returns the attributes, in column order.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    if out.is_file():  # a profile written as one file by an older version
+        out.unlink()
+    for old in out.glob("*.parquet"):
+        old.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    attrs: list[Attribute] = []
+    for i in tqdm(range(len(snaps)), desc="profile", unit="snapshot", disable=not progress):
+        one = snaps.iloc[[i]].reset_index(drop=True)
+        table, attrs = build_profile(con, events, entities, one)
+        date = pd.Timestamp(one["as_of_date"].iloc[0]).date().isoformat()
+        table.to_parquet(out / f"as_of={date}.parquet")
+    return attrs

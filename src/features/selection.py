@@ -3,17 +3,21 @@
 Three methods score every attribute on the labelled rows (enterprises inspected in the training
 rounds), each in its own way:
 
-- `iv`: information value of the attribute cut into quantile bins (missing values a bin of
-  their own), the scorecard tradition;
+- `iv`: information value of the attribute over quantile bins (a value on a bin edge, such as
+  the zero of a sparse count, and the missing values are bins of their own), the scorecard
+  tradition;
 - `gbm`: LightGBM gain importance, fitted once per time fold (each training round left out in
   turn), with its stability (share of folds that rank the attribute in their top 2 x n);
-- `l1`: stability selection: how often an L1-penalised logistic regression on random halves of
-  the rows keeps the attribute.
+- `l1`: stability selection: how often an L1-penalised logistic regression on the attributes'
+  weights of evidence, fitted on random halves of the rows, keeps the attribute.
 
-The consensus is the mean of the three ranks. Factors are then taken in consensus order,
+The consensus ranks by the two conditional methods (the mean of the GBM and L1 ranks): a factor
+must add to the others. Information value is univariate, so a proxy of a driver (another
+record that the same conduct leaves) scores as high as the driver; it screens instead
+(`min_iv`) and is compared beside the others. Factors are then taken in consensus order,
 skipping an attribute when one of its family is already chosen (same facts) or when it
-correlates (Spearman) above `max_correlation` with a chosen factor; attributes below `min_iv`
-never qualify. Factors that policy requires (`fixed`) come first, whatever their scores.
+correlates (Spearman) above `max_correlation` with a chosen factor. Factors that policy
+requires (`fixed`) come first, whatever their scores.
 
 `FactorSelector` follows scikit-learn's contract (`fit` learns `scores_` and `factors_`;
 `transform` keeps the factors; `get_support(names=True)`).
@@ -22,7 +26,6 @@ never qualify. Factors that policy requires (`fixed`) come first, whatever their
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
@@ -38,36 +41,57 @@ log = logging.getLogger(__name__)
 METHODS = ("iv", "gbm", "l1")
 
 
-def information_value(x: pd.Series, y: np.ndarray, bins: int = 10, eps: float = 0.5) -> float:
-    """Information value of `x` for the binary outcome `y`, over quantile bins.
+def quantile_bins(x: pd.Series | np.ndarray, bins: int = 10) -> np.ndarray:
+    """Bin codes for `x`: up to `bins` quantile intervals, a value that sits on a quantile edge
+    (e.g. the 0 of a sparse count, or the horizon of a `days_since`) a bin of its own, and the
+    missing values bin -1. Attributes with few distinct values get one bin per value."""
+    values = np.asarray(x, dtype=float)
+    codes = np.full(len(values), -1, dtype=np.int64)
+    known = ~np.isnan(values)
+    v = values[known]
+    if not len(v):
+        return codes
+    distinct = np.unique(v)
+    if len(distinct) <= bins:
+        codes[known] = np.searchsorted(distinct, v)
+        return codes
+    edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
+    at = np.searchsorted(edges, v, side="left")
+    codes[known] = 2 * at + np.isin(v, edges)
+    return codes
 
-    Missing values form a bin of their own; `eps` (added to every bin's counts) keeps empty
-    cells finite. IV = sum over bins of (share of events - share of non-events) x WoE.
-    """
-    values = pd.Series(np.asarray(x, dtype=float))
-    codes = pd.Series(-1, index=values.index)
-    known = values.notna()
-    if known.sum() and values[known].nunique() > 1:
-        codes[known] = pd.qcut(values[known].rank(method="dense"), bins, labels=False,
-                               duplicates="drop")  # fmt: skip
-    elif known.sum():
-        codes[known] = 0
-    table = pd.crosstab(codes, np.asarray(y))
-    table = table.reindex(columns=[0, 1], fill_value=0) + eps
+
+def _woe_table(codes: np.ndarray, y: np.ndarray, eps: float) -> pd.DataFrame:
+    table = pd.crosstab(codes, y).reindex(columns=[0, 1], fill_value=0) + eps
     good = table[0] / table[0].sum()
     bad = table[1] / table[1].sum()
-    return float(((bad - good) * np.log(bad / good)).sum())
+    return pd.DataFrame({"good": good, "bad": bad, "woe": np.log(bad / good)})
+
+
+def information_value(x: pd.Series, y: np.ndarray, bins: int = 10, eps: float = 0.5) -> float:
+    """Information value of `x` for the binary outcome `y`, over `quantile_bins`.
+
+    `eps` (added to every bin's counts) keeps empty cells finite.
+    IV = sum over bins of (share of events - share of non-events) x WoE.
+    """
+    t = _woe_table(quantile_bins(x, bins), np.asarray(y), eps)
+    return float(((t["bad"] - t["good"]) * t["woe"]).sum())
+
+
+def woe_encode(X: pd.DataFrame, y: np.ndarray, bins: int = 10, eps: float = 0.5) -> pd.DataFrame:
+    """Each attribute replaced by the weight of evidence of its bin (the scorecard tradition):
+    a linear model on these sees non-linear and non-monotone effects."""
+    y = np.asarray(y)
+    out = {}
+    for column in X.columns:
+        codes = quantile_bins(X[column], bins)
+        woe = _woe_table(codes, y, eps)["woe"]
+        out[column] = pd.Series(codes, index=X.index).map(woe).to_numpy()
+    return pd.DataFrame(out, index=X.index)
 
 
 def _ranks(score: pd.Series) -> pd.Series:
     return score.rank(ascending=False, method="average")
-
-
-@dataclass
-class SelectionResult:
-    scores: pd.DataFrame  # one row per attribute: each method's score and rank, consensus
-    factors: list[str]
-    reasons: dict[str, str] = field(default_factory=dict)  # why attributes were skipped
 
 
 class FactorSelector:
@@ -141,9 +165,9 @@ class FactorSelector:
 
     def _l1(self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray) -> pd.Series:
         rng = np.random.default_rng(self.random_state)
-        prep = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                             StandardScaler())  # fmt: skip
-        Z = prep.fit_transform(X)
+        # On weights of evidence, standardised: the penalty then weighs every attribute alike,
+        # and a linear model sees effects that decay or saturate.
+        Z = StandardScaler().fit_transform(woe_encode(X, y, self.bins))
         Z = np.nan_to_num(Z)
         # The penalty that keeps about `l1_keep` attributes on the whole data.
         C = self._l1_strength(Z, y, weight)
@@ -158,7 +182,7 @@ class FactorSelector:
 
     def _l1_strength(self, Z: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
         best_C, best_gap = 1.0, np.inf
-        for C in np.logspace(-3, 0, 13):
+        for C in np.logspace(-3, 0, 7):
             model = LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=200)
             model.fit(Z, y, sample_weight=weight)
             gap = abs(int((np.abs(model.coef_[0]) > 1e-8).sum()) - self.l1_keep)
@@ -221,7 +245,10 @@ class FactorSelector:
         scores["rank_iv"] = _ranks(scores["iv"])
         scores["rank_gbm"] = _ranks(scores["gbm_gain"])
         scores["rank_l1"] = _ranks(scores["l1_frequency"] + 1e-6 * scores["iv"])
-        scores["consensus"] = scores[["rank_iv", "rank_gbm", "rank_l1"]].mean(axis=1)
+        # The consensus is conditional evidence: does the attribute add to the others? Information
+        # value is univariate (a proxy of a driver scores as high as the driver), so it screens
+        # (`min_iv`) and breaks ties, but does not rank.
+        scores["consensus"] = scores[["rank_gbm", "rank_l1"]].mean(axis=1)
         scores = scores.sort_values(["consensus", "iv"], ascending=[True, False])
         self.scores_ = scores
         self.factors_, self.reasons_ = self._choose(Xu, scores, order=scores.index.tolist())

@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
+import mmap
 import posixpath
 import re
 import zipfile
@@ -246,6 +248,28 @@ class _Batcher:
         return _no_nulls(table)
 
 
+WINDOW_BYTES = 64 << 20
+"""Text extracts larger than this stream through a `_Window` that releases the mapped pages
+already read, so a file of many gigabytes does not stay resident in the reading process."""
+
+
+class _Window(io.RawIOBase):
+    """Bytes [start, stop) of a mapped extract, read in order; pages behind are released."""
+
+    def __init__(self, extract: _TextExtract, start: int, stop: int) -> None:
+        self.extract, self.pos, self.stop = extract, start, stop
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.stop - self.pos)
+        buffer[:n] = self.extract._map[self.pos : self.pos + n]
+        self.pos += n
+        self.extract._release(self.pos)
+        return n
+
+
 class _TextExtract:
     """A CSV or JSON Lines extract, memory-mapped: its header, its complete part, its faults."""
 
@@ -255,7 +279,14 @@ class _TextExtract:
         self.codec = _codec(encoding)
         self.label = encoding.upper()
         self.size = path.stat().st_size
-        self.buf = pa.memory_map(str(path)).read_buffer() if self.size else pa.py_buffer(b"")
+        self._map: mmap.mmap | None = None
+        self._released = 0  # bytes at the start of the map handed back to the kernel
+        if self.size:
+            with open(path, "rb") as f:
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            self.buf = pa.py_buffer(self._map)
+        else:
+            self.buf = pa.py_buffer(b"")
         self.end = self._rfind_newline() + 1  # the complete lines end here
         self.names: list[str] = []
         self.body = 0  # where the first record starts
@@ -318,8 +349,23 @@ class _TextExtract:
             return iter(pacsv.open_csv(self._source(start, stop), **self._csv_options()))
         return _validated(pajson.open_json(self._source(start, stop), **self._json_options()))
 
+    def _release(self, upto: int, margin: int = 16 << 20) -> None:
+        """Hand the mapped pages before `upto` (less a margin) back to the kernel; they stay in
+        the page cache. A mapped file of many gigabytes then costs the process a window, not
+        the whole file. Pages touched again later (a fault's re-read) are simply read again."""
+        done = upto - margin
+        done -= done % mmap.PAGESIZE
+        if self._map is not None and done > self._released:
+            self._map.madvise(mmap.MADV_DONTNEED, self._released, done - self._released)
+            self._released = done
+
     def _source(self, start: int, stop: int) -> pa.NativeFile:
-        source = pa.BufferReader(self.buf.slice(start, stop - start))
+        if self._map is not None and stop - start > WINDOW_BYTES:
+            # Large files stream through a window that releases what has been read.
+            window = io.BufferedReader(_Window(self, start, stop), buffer_size=1 << 20)
+            source: pa.NativeFile = pa.PythonFile(window, mode="r")
+        else:
+            source = pa.BufferReader(self.buf.slice(start, stop - start))
         if self.fmt == "jsonl" and self.codec != "utf-8":
             return pa.transcoding_input_stream(source, self.codec, "utf-8")
         return source

@@ -333,3 +333,47 @@ def test_every_extract_of_a_small_city(tmp_path) -> None:
             assert result.error is None, result.error
             assert result.rows == source["records"]
         assert all(field.type == pa.string() for field in result.table.schema)
+
+
+@pytest.mark.parametrize(
+    "fmt,encoding", [("csv", "utf-8"), ("csv", "gbk"), ("jsonl", "utf-8"), ("jsonl", "gbk")]
+)
+def test_large_files_stream_through_a_releasing_window_with_the_same_records(
+    tmp_path, monkeypatch, fmt, encoding
+) -> None:
+    """Above WINDOW_BYTES the reader streams through a window that hands read pages back to the
+    kernel; what it reads, faults included, must not change."""
+    import riskdraw.governance.readers as readers
+
+    rows = [{"名称": f"佛山市{i}号商行", "金额": str(i * 3)} for i in range(5000)]
+    path = tmp_path / f"x.{fmt}"
+    if fmt == "csv":
+        text = "名称,金额\n" + "".join(f"{r['名称']},{r['金额']}\n" for r in rows)
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    data = text.encode(encoding)
+    path.write_bytes(data[: len(data) - 7])  # cut inside the last record
+    def stream() -> tuple[list, str]:
+        batches = []
+        try:
+            for batch in iter_extract(path, fmt, encoding, batch_rows=700):
+                batches.append(batch.to_pylist())
+        except SourceReadError as error:
+            return batches, str(error)
+        return batches, ""
+
+    expected, fault = stream()
+    released = []
+    release = readers._TextExtract._release
+
+    def spy(self, upto, margin=0):  # no margin: release right behind the reader
+        release(self, upto, margin)
+        released.append(self._released)
+
+    monkeypatch.setattr(readers, "WINDOW_BYTES", 0)
+    monkeypatch.setattr(readers._TextExtract, "_release", spy)
+    assert stream() == (expected, fault)
+    assert max(released) > 0  # pages were handed back while reading
+    assert sum(len(b) for b in expected) == 4999 and "truncated" in fault
+    result = read_extract(path, fmt, encoding, 5000)
+    assert result.rows == 4999 and "truncated" in result.error

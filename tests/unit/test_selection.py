@@ -10,7 +10,9 @@ from riskdraw.features.selection import (
     FactorSelector,
     information_value,
     iv_by_round,
+    quantile_bins,
     training_rows,
+    woe_encode,
 )
 
 
@@ -41,6 +43,31 @@ def _selector(families, **kw) -> FactorSelector:
     return FactorSelector(
         n_factors=4, families=families, min_iv=0.02, l1_resamples=10, l1_keep=6, **kw
     )
+
+
+def test_quantile_bins_keep_heavy_values_and_missing_apart():
+    sparse = np.r_[np.zeros(900), np.arange(1, 101)]  # a count that is mostly zero
+    codes = quantile_bins(sparse, 10)
+    assert len(set(codes[:900])) == 1 and not set(codes[:900]) & set(codes[900:])
+    horizon = np.r_[np.full(950, 3650.0), np.linspace(1, 3000, 50)]  # days since: mostly never
+    codes = quantile_bins(horizon, 10)
+    assert not set(codes[:950]) & set(codes[950:])
+    few = quantile_bins(np.array([0.0, 1.0, np.nan, 1.0]), 10)
+    assert list(few) == [0, 1, -1, 1]
+
+
+def test_a_rare_strong_record_has_information_value():
+    rng = np.random.default_rng(5)
+    rare = (rng.random(20000) < 0.03).astype(float)  # e.g. a penalty in the last three years
+    y = (rng.random(20000) < np.where(rare == 1, 0.5, 0.15)).astype(int)
+    assert information_value(pd.Series(rare * rng.integers(1, 4, 20000)), y) > 0.05
+
+
+def test_weights_of_evidence_replace_each_attribute():
+    X, y, _, _ = _rows(["a0"])
+    woe = woe_encode(X[["a0", "a1"]], y)
+    assert woe.shape == (len(X), 2) and woe.notna().all().all()
+    assert abs(np.corrcoef(woe["a0"], y)[0, 1]) > abs(np.corrcoef(woe["a1"], y)[0, 1])
 
 
 def test_information_value_orders_separators_above_noise():
