@@ -370,22 +370,29 @@ def select(
     X, y = rows[names], rows["problem"].astype(int).to_numpy()
     folds = rows["as_of_date"].rank(method="dense").astype(int).to_numpy()
     weight = 1 / rows["inclusion_probability"].to_numpy()
-    selector = FactorSelector(
-        n_factors=settings.n_factors,
-        families=families,
-        fixed=tuple(settings.fixed),
-        min_iv=settings.min_iv,
-        max_correlation=settings.max_correlation,
-        bins=settings.bins,
-        l1_resamples=settings.l1_resamples,
-        l1_keep=settings.l1_keep,
-        random_state=settings.seed,
-    )
-    with console.status(f"scoring {len(names)} attributes on {len(rows):,} inspections"):
-        selector.fit(X, y, folds, sample_weight=weight)
-    sets = {**selector.method_factors_, "consensus": selector.factors_}
-    with console.status("comparing the methods on the latest training round"):
+
+    def make_selector() -> FactorSelector:
+        return FactorSelector(
+            n_factors=settings.n_factors,
+            families=families,
+            fixed=tuple(settings.fixed),
+            min_iv=settings.min_iv,
+            max_correlation=settings.max_correlation,
+            bins=settings.bins,
+            l1_resamples=settings.l1_resamples,
+            l1_keep=settings.l1_keep,
+            random_state=settings.seed,
+        )
+
+    # The comparison is out of sample: each method chooses on the earlier training rounds and
+    # is judged on the latest. The factors are then chosen on every training round.
+    early = folds != folds.max()
+    with console.status("comparing the methods: choosing on the earlier training rounds"):
+        probe = make_selector().fit(X[early], y[early], folds[early], sample_weight=weight[early])
+        sets = {**probe.method_factors_, "consensus": probe.factors_}
         comparison = compare(X, y, folds, sets, settings.validation_top, settings.seed)
+    with console.status(f"scoring {len(names)} attributes on {len(rows):,} inspections"):
+        selector = make_selector().fit(X, y, folds, sample_weight=weight)
     chosen = selector.scores_.loc[selector.factors_]
     result = {
         "factors": selector.factors_,
