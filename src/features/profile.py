@@ -33,7 +33,17 @@ from .attributes import Attribute, attributes
 log = logging.getLogger(__name__)
 
 KEY = ["entity_id", "as_of_date"]
-LABELS = ["snapshot", "task", "inspected", "problem", "inclusion_probability"]
+# The registration record's fields the registry and network attributes read (newest known).
+REGISTRY_FIELDS = (
+    "founded_on",
+    "deregistered_on",
+    "entity_type",
+    "industry_code",
+    "subscribed_capital",
+    "paid_in_capital",
+    "address",
+    "legal_rep_id",
+)
 
 
 def connect(memory_limit: str = "4GB", threads: int | None = None) -> ibis.BaseBackend:
@@ -91,17 +101,7 @@ def _registry(con: ibis.BaseBackend, events: Path, snaps: ibis.Table) -> ibis.Ta
     if reg is None:
         raise FileNotFoundError(f"{events}/registration.parquet: the profile needs the registry")
     j = reg.join(snaps.select("as_of_date"), reg.known_on < snaps.as_of_date)
-    fields = [
-        "founded_on",
-        "deregistered_on",
-        "entity_type",
-        "industry_code",
-        "subscribed_capital",
-        "paid_in_capital",
-        "address",
-        "legal_rep_id",
-    ]
-    return j.group_by(KEY).aggregate(**{f: j[f].argmax(j.known_on) for f in fields})
+    return j.group_by(KEY).aggregate(**{f: j[f].argmax(j.known_on) for f in REGISTRY_FIELDS})
 
 
 def _labels(con: ibis.BaseBackend, events: Path, snaps: ibis.Table) -> ibis.Table | None:
@@ -223,14 +223,7 @@ def build_profile(
         *KEY,
         "snapshot",
         "task",
-        "founded_on",
-        "deregistered_on",
-        "entity_type",
-        "industry_code",
-        "subscribed_capital",
-        "paid_in_capital",
-        "address",
-        "legal_rep_id",
+        *REGISTRY_FIELDS,
         "district_code",
         **(
             {"problem": "problem", "inclusion_probability": "inclusion_probability"}
