@@ -261,7 +261,7 @@ def profile(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """The enterprise profile: ~445 attributes per (entity_id, as_of_date), point in time.
+    """The enterprise profile: ~455 attributes per (entity_id, as_of_date), point in time.
 
     Reads params.yaml `profile`. Snapshots: every inspection round found in the events (as of
     its first inspection, labelled with what it found) and the screening date. Only records
@@ -344,11 +344,13 @@ def select(
     track: Annotated[bool, typer.Option(help="log to MLflow (riskdraw-select)")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Choose the risk model's factors from the profile, by three methods compared.
+    """Choose the risk model's factors from the profile, by four methods compared.
 
     Reads params.yaml `select`. Learns only from the labelled rows of the training rounds (the
-    last `holdout_rounds` are never read). Methods: information value, LightGBM importance
-    with its stability over time folds, L1 stability selection; then the consensus, pruned of
+    last `holdout_rounds` are never read). Methods: information value, LightGBM gain with its
+    stability over time folds, L1 stability selection, and permutation importance of each
+    family on the round its model left out. The consensus orders families by that permutation
+    importance and takes from each the attribute the other three rank best; then it prunes
     redundancy (one factor per family, |Spearman| <= max_correlation), `fixed` factors first.
     Writes REPORT (`factors`, `attributes`, per-method comparison, and with --truth
     `true_drivers_recovered`), SCORES and PLOT; logs one MLflow parent run with a child run per
@@ -381,6 +383,8 @@ def select(
             bins=settings.bins,
             l1_resamples=settings.l1_resamples,
             l1_keep=settings.l1_keep,
+            perm_repeats=settings.perm_repeats,
+            max_swaps=settings.max_swaps,
             random_state=settings.seed,
         )
 
@@ -407,6 +411,9 @@ def select(
                 "direction": "raises risk" if r.direction > 0 else "lowers risk",
                 "gbm_stability": round(float(r.gbm_stability), 3),
                 "l1_frequency": round(float(r.l1_frequency), 3),
+                "family_loss_rise": round(float(r.perm_loss_rise), 5),
+                "loss_rise": round(float(selector.confirmation_[name].mean()), 5),
+                "rounds_adding": round(float((selector.confirmation_[name] > 0).mean()), 3),
             }
             for name, r in chosen.iterrows()
         ],
@@ -438,19 +445,19 @@ def _selection_plot(selector, comparison: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     top = selector.scores_.head(30).iloc[::-1]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 8), sharey=True)
+    fig, axes = plt.subplots(1, 5, figsize=(20, 8), sharey=True)
     colours = ["tab:red" if n in selector.factors_ else "tab:gray" for n in top.index]
     for ax, column, title in zip(
         axes,
-        ["iv", "gbm_gain", "gbm_stability", "l1_frequency"],
-        ["information value", "LightGBM gain (mean over folds)", "GBM top-2n stability",
-         "L1 stability selection"],
+        ["perm_loss_rise", "iv", "gbm_gain", "gbm_stability", "l1_frequency"],
+        ["family shuffled: log-loss rise on the left-out round", "information value",
+         "LightGBM gain (mean over folds)", "GBM top-2n stability", "L1 stability selection"],
         strict=True,
     ):  # fmt: skip
         ax.barh(top.index, top[column], color=colours)
         ax.set_title(title, fontsize=10)
     fig.suptitle(
-        "The 30 attributes the methods agree on most (red: the chosen factors); "
+        "The first 30 attributes in consensus order (red: the chosen factors); "
         + ", ".join(f"{k} AUC {v['val_auc_lightgbm']:.3f}" for k, v in comparison.items()),
         fontsize=10,
     )
@@ -551,7 +558,8 @@ def summary(
     ),
 ) -> None:
     """Print what the pipeline built: the city, governed data, one file per enterprise, the
-    profile and the 12 factors (each section as far as the pipeline has run)."""
+    profile, the 12 factors, the model against its baselines and its evaluation on the
+    held-out round (each section as far as the pipeline has run)."""
     if not simulate_report.exists():
         console.print(f"[red]{simulate_report} not found[/red]: run `make run` (dvc repro) first")
         raise typer.Exit(1)
@@ -588,6 +596,20 @@ def summary(
         _profile_summary(json.loads((reports / "profile.json").read_text(encoding="utf-8")))
     if (reports / "selection.json").exists():
         _selection_summary(json.loads((reports / "selection.json").read_text(encoding="utf-8")))
+    if (reports / "tuning.json").exists():
+        from riskdraw.cli_model import _comparison_table
+
+        tuned = json.loads((reports / "tuning.json").read_text(encoding="utf-8"))
+        console.rule("[bold]the model and its baselines (tune)")
+        _comparison_table(
+            f"mean over validation rounds {', '.join(tuned['validation_rounds'])}; capacity "
+            f"{tuned['capacity']:.0%}",
+            tuned["compared"],
+        )
+    if (reports / "metrics.json").exists():
+        from riskdraw.cli_model import _evaluation_summary
+
+        _evaluation_summary(json.loads((reports / "metrics.json").read_text(encoding="utf-8")))
 
 
 def _resolve_summary(reports: Path) -> None:
@@ -634,15 +656,18 @@ def _selection_summary(s: dict) -> None:
         f"chosen from {s['attributes']} attributes on {s['rows']:,} inspections in rounds "
         f"{s['rounds'][0]} to {s['rounds'][-1]} (the last round held out)"
     )
-    table = Table("factor", "family", "IV", "direction", "GBM stability", "L1 frequency")
+    table = Table("factor", "IV", "risk", "shuffled", "rounds", caption=(
+        "shuffled: log-loss rise on left-out rounds when the factor is shuffled in a model of "
+        "the 12; rounds: share of those rounds where it rises"
+    ))  # fmt: skip
+    table.columns[0].no_wrap = True
     for d in s["details"]:
         table.add_row(
             d["name"],
-            d["family"],
             f"{d['iv']:.3f}",
-            d["direction"],
-            f"{d['gbm_stability']:.2f}",
-            f"{d['l1_frequency']:.2f}",
+            "raises" if d["direction"] == "raises risk" else "lowers",
+            f"{d['loss_rise']:+.4f}",
+            f"{d['rounds_adding']:.0%}",
         )
     console.print(table)
     methods = Table("method", "AUC (LightGBM)", "AUC (logistic)", "top-share hit rate", "random")
@@ -687,6 +712,11 @@ def _quality_summary(q: dict) -> None:
     console.print(rules)
     console.print(repairs)
     console.print("per source and dimension: reports/quality.html")
+
+
+# The model's stages (tune, train, evaluate) live in their own module; importing it registers
+# them on `app`.
+from riskdraw import cli_model  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - the console script entry point

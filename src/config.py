@@ -255,8 +255,73 @@ class SelectParams(_Strict):
     bins: int = Field(ge=2, le=50)
     l1_resamples: int = Field(ge=1)
     l1_keep: int = Field(ge=1)
+    perm_repeats: int = Field(ge=1)
+    max_swaps: int = Field(ge=0)
     validation_top: float = Field(gt=0, le=1)
     seed: int
+
+
+class ScorecardRule(_Strict):
+    """Points for one attribute: `points * value / per`, at most `cap`; with `below`, a flag
+    for values under that bound."""
+
+    points: float
+    per: float = Field(default=1.0, gt=0)
+    cap: float | None = Field(default=None, gt=0)
+    below: float | None = None
+
+
+class TuneParams(_Strict):
+    """The `tune` section: validation by time, the study, the search space, the baselines."""
+
+    holdout_rounds: int = Field(ge=1, description="last rounds only evaluate reads")
+    validation_rounds: int = Field(ge=1, description="latest training rounds validated on")
+    capacity: float = Field(gt=0, le=1, description="share of a round the inspectors visit")
+    trials: int = Field(ge=1)
+    seed: int
+    study: str
+    space: dict[str, list[float | int]]
+    fixed: dict[str, float | int | str] = Field(default_factory=dict)
+    scorecard: dict[str, ScorecardRule]
+
+    @model_validator(mode="after")
+    def _ranges(self) -> TuneParams:
+        for name, bounds in self.space.items():
+            if len(bounds) != 2 or not bounds[0] < bounds[1]:
+                raise ValueError(f"space.{name} must be [low, high] with low < high: {bounds}")
+        return self
+
+
+class TrainParams(_Strict):
+    """The `train` section: the registered model's name and seed."""
+
+    model_name: str
+    seed: int
+
+
+class Gates(_Strict):
+    """What a challenger must show on the held-out round to become champion."""
+
+    max_calibration_error: float = Field(gt=0, le=1)
+    slice_floor: float = Field(ge=0, le=1, description="least hit rate of any slice's picks")
+    slice_min_picks: int = Field(ge=1, description="slices with fewer picks are not gated")
+
+
+class EvaluateParams(_Strict):
+    """The `evaluate` section: risk classes, the plan's ratios, the gates."""
+
+    cutoffs: dict[str, float] = Field(description="class -> probability at which it begins")
+    plan_ratios: dict[str, float] = Field(description="class -> share of it a plan draws")
+    capacity: float | None = Field(default=None, gt=0, le=1)
+    gates: Gates
+
+    @model_validator(mode="after")
+    def _classes(self) -> EvaluateParams:
+        if set(self.cutoffs) != {"B", "C", "D"}:
+            raise ValueError(f"cutoffs needs B, C and D (A is below B): {sorted(self.cutoffs)}")
+        if set(self.plan_ratios) != {"A", "B", "C", "D"}:
+            raise ValueError(f"plan_ratios needs A, B, C and D: {sorted(self.plan_ratios)}")
+        return self
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -265,6 +330,9 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "resolve": ResolveParams,
     "profile": ProfileParams,
     "select": SelectParams,
+    "tune": TuneParams,
+    "train": TrainParams,
+    "evaluate": EvaluateParams,
 }
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
-from riskdraw.domain.industries import SECTIONS
+from riskdraw.domain.industries import LICENCE_DOMAINS, SECTIONS
 from riskdraw.domain.inspections import PROBLEM_RESULTS
 from riskdraw.domain.registry import ENTITY_TYPES
 
@@ -594,6 +594,19 @@ def _latest_attributes() -> list[Attribute]:
             ),
             empty=None,
         ),
+        *[
+            Attribute(
+                f"licence_valid_{domain}",
+                "licence:lapsed",
+                ("licence",),
+                f"持有有效{name}",
+                f"holds a valid {name} ({domain.replace('_', ' ')} licence)",
+                expr=lambda t, name=name: (
+                    ((t.licence_name == name) & (t.valid_until >= t.as_of_date)).ifelse(1, 0).max()
+                ),
+            )
+            for domain, name in LICENCE_DOMAINS.items()
+        ],
         Attribute(
             "licence_kinds",
             "licence:count",
@@ -673,6 +686,15 @@ def _registry_attributes() -> list[Attribute]:
             "registration:paid_in_capital",
             "实缴比例",
             "paid-in over subscribed capital",
+        ),
+        Attribute(
+            "licence_missing_required",
+            "licence:lapsed",
+            ("registration", "licence"),
+            "所属行业须持有而无有效许可证的许可种类数",
+            "licence domains its industry class requires with no valid licence held",
+            source="registry",
+            empty=None,
         ),
         reg(
             "regulated_trade",

@@ -24,7 +24,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
-from riskdraw.domain.industries import INDUSTRIES, SECTION_RANGES
+from riskdraw.domain.industries import INDUSTRIES, LICENCE_DOMAINS, SECTION_RANGES
 from riskdraw.domain.inspections import PROBLEM_RESULTS
 from riskdraw.domain.registry import ENTITY_TYPES
 
@@ -132,6 +132,19 @@ def _section(industry_code: ibis.Value) -> ibis.Value:
     return ibis.cases(
         *[((division >= lo) & (division <= hi), s) for s, lo, hi in SECTION_RANGES], else_=None
     )
+
+
+def _missing_licences(t: ibis.Table, delivered: set[str]) -> ibis.Value:
+    """Licence domains the enterprise's industry class requires with no valid licence held
+    (unknown where no licence records were delivered at all)."""
+    if "licence" not in delivered:
+        return ibis.null("float64")
+    missing = ibis.literal(0)
+    for domain in LICENCE_DOMAINS:
+        needs = [i.code for i in INDUSTRIES if domain in i.domains]
+        held = t[f"licence_valid_{domain}"].fill_null(0) > 0
+        missing = missing + (t.industry_code.isin(needs) & ~held).ifelse(1, 0)
+    return missing
 
 
 def _registry_values(t: ibis.Table, districts: list[str]) -> dict[str, ibis.Value]:
@@ -242,6 +255,7 @@ def build_profile(
         },
     )
     values: dict[str, ibis.Value] = _registry_values(wide, districts)
+    values["licence_missing_required"] = _missing_licences(wide, delivered)
     # Network attributes: other open enterprises sharing an address or a legal representative,
     # and what the records say of them.
     open_now = wide.deregistered_on.isnull() | (wide.deregistered_on >= wide.as_of_date)

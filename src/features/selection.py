@@ -1,6 +1,6 @@
-"""Factor selection: from the profile's ~445 attributes to the 12 factors, driven by the data.
+"""Factor selection: from the profile's ~455 attributes to the 12 factors, driven by the data.
 
-Three methods score every attribute on the labelled rows (enterprises inspected in the training
+Four methods score the attributes on the labelled rows (enterprises inspected in the training
 rounds), each in its own way:
 
 - `iv`: information value of the attribute over quantile bins (a value on a bin edge, such as
@@ -9,15 +9,27 @@ rounds), each in its own way:
 - `gbm`: LightGBM gain importance, fitted once per time fold (each training round left out in
   turn), with its stability (share of folds that rank the attribute in their top 2 x n);
 - `l1`: stability selection: how often an L1-penalised logistic regression on the attributes'
-  weights of evidence, fitted on random halves of the rows, keeps the attribute.
+  weights of evidence, fitted on random halves of the rows, keeps the attribute;
+- `perm`: grouped permutation importance out of sample: the same fold models, each scored on
+  the round it left out, with all the attributes of one family shuffled together; the rise
+  in log loss is what the model loses without that family's facts, given every other family.
 
-The consensus ranks by the two conditional methods (the mean of the GBM and L1 ranks): a factor
-must add to the others. Information value is univariate, so a proxy of a driver (another
-record that the same conduct leaves) scores as high as the driver; it screens instead
-(`min_iv`) and is compared beside the others. Factors are then taken in consensus order,
-skipping an attribute when one of its family is already chosen (same facts) or when it
-correlates (Spearman) above `max_correlation` with a chosen factor. Factors that policy
-requires (`fixed`) come first, whatever their scores.
+Information value is univariate: a proxy of a driver (another record that the same conduct
+leaves) scores as high as the driver. Gain is measured in sample and favours attributes with
+many distinct values (amounts, sizes). Permutation importance on a left-out round answers the
+question selection asks: which facts does a model need to predict a round it has not seen?
+The `perm` method takes families in that order, and from each the attribute its models split
+on most (gain); the consensus takes families in the same order, and from each the attribute
+the three attribute-level methods rank best on average (mean of the iv, gbm and l1 ranks).
+Factors are then taken in that order, skipping an attribute when one of its family is already
+chosen (same facts), when its information value is under `min_iv`, or when it correlates
+(Spearman) above `max_correlation` with a chosen factor. Factors that policy requires
+(`fixed`) come first, whatever their scores. Last, the choice is confirmed as a set: a model of
+the chosen factors alone, fitted per time fold, must lose on the round it left out when a
+factor is shuffled (on average over the rounds); the weakest factor that
+adds nothing to the others is dropped with its family and the next in order takes its place.
+Two families that carry the same facts (penalty counts and penalty fines) share their
+permutation importance between them; this step keeps the one that adds.
 
 `FactorSelector` follows scikit-learn's contract (`fit` learns `scores_` and `factors_`;
 `transform` keeps the factors; `get_support(names=True)`).
@@ -38,7 +50,7 @@ from sklearn.preprocessing import StandardScaler
 
 log = logging.getLogger(__name__)
 
-METHODS = ("iv", "gbm", "l1")
+METHODS = ("iv", "gbm", "l1", "perm")
 
 
 def quantile_bins(x: pd.Series | np.ndarray, bins: int = 10) -> np.ndarray:
@@ -62,10 +74,12 @@ def quantile_bins(x: pd.Series | np.ndarray, bins: int = 10) -> np.ndarray:
 
 
 def _woe_table(codes: np.ndarray, y: np.ndarray, eps: float) -> pd.DataFrame:
-    table = pd.crosstab(codes, y).reindex(columns=[0, 1], fill_value=0) + eps
-    good = table[0] / table[0].sum()
-    bad = table[1] / table[1].sum()
-    return pd.DataFrame({"good": good, "bad": bad, "woe": np.log(bad / good)})
+    """Per bin code: share of non-events (`good`), of events (`bad`), weight of evidence."""
+    bins, at = np.unique(codes, return_inverse=True)
+    events = np.bincount(at, weights=(y == 1), minlength=len(bins)) + eps
+    others = np.bincount(at, weights=(y == 0), minlength=len(bins)) + eps
+    good, bad = others / others.sum(), events / events.sum()
+    return pd.DataFrame({"good": good, "bad": bad, "woe": np.log(bad / good)}, index=bins)
 
 
 def information_value(x: pd.Series, y: np.ndarray, bins: int = 10, eps: float = 0.5) -> float:
@@ -94,6 +108,22 @@ def _ranks(score: pd.Series) -> pd.Series:
     return score.rank(ascending=False, method="average")
 
 
+def _log_loss(y: np.ndarray, p: np.ndarray, weight: np.ndarray) -> float:
+    """Weighted mean log loss of probabilities `p` for outcomes `y`."""
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=weight))
+
+
+def _family_ranks(scores: pd.DataFrame, within: pd.Series) -> pd.Series:
+    """Ranks of attributes ordered by their family's `perm_loss_rise`, then by `within`."""
+    order = (
+        scores.assign(_within=within)
+        .sort_values(["perm_loss_rise", "_within"], ascending=[False, True], kind="stable")
+        .index
+    )
+    return pd.Series(np.arange(1.0, len(order) + 1), index=order).reindex(scores.index)
+
+
 class FactorSelector:
     """Chooses `n_factors` factors from the profile's attributes (see the module docstring).
 
@@ -106,7 +136,9 @@ class FactorSelector:
         bins: quantile bins for the information value.
         l1_resamples, l1_keep: stability selection: random halves, and how many attributes
             the penalty is tuned to keep on each.
-        gbm_params: LightGBM parameters for the importance folds.
+        perm_repeats: shuffles of each family (or factor) per left-out round.
+        max_swaps: how many factors the confirmation may replace.
+        gbm_params: LightGBM parameters for the fold models (gain and permutation).
         random_state: seed of every random choice.
     """
 
@@ -120,6 +152,8 @@ class FactorSelector:
         bins: int = 10,
         l1_resamples: int = 30,
         l1_keep: int = 24,
+        perm_repeats: int = 5,
+        max_swaps: int = 12,
         gbm_params: dict | None = None,
         random_state: int = 0,
     ) -> None:
@@ -131,17 +165,17 @@ class FactorSelector:
         self.bins = bins
         self.l1_resamples = l1_resamples
         self.l1_keep = l1_keep
+        self.perm_repeats = perm_repeats
+        self.max_swaps = max_swaps
         self.gbm_params = gbm_params
         self.random_state = random_state
 
-    # -- the three methods ------------------------------------------------------------------
+    # -- the methods ------------------------------------------------------------------------
     def _iv(self, X: pd.DataFrame, y: np.ndarray) -> pd.Series:
         return pd.Series({c: information_value(X[c], y, self.bins) for c in X.columns})
 
-    def _gbm(
-        self, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, weight: np.ndarray
-    ) -> tuple[pd.Series, pd.Series]:
-        params = {
+    def _params(self) -> dict:
+        return {
             "n_estimators": 200,
             "learning_rate": 0.05,
             "num_leaves": 15,
@@ -150,18 +184,85 @@ class FactorSelector:
             "subsample_freq": 1,
             "colsample_bytree": 0.5,
             "verbose": -1,
-            "n_jobs": 2,
+            # One thread: on a few thousand rows two threads cost more than they save (and with
+            # OMP_WAIT_POLICY=PASSIVE, set for the shared machine, ten times more).
+            "n_jobs": 1,
             "random_state": self.random_state,
         } | (self.gbm_params or {})
-        gains, tops = [], []
+
+    def _shuffle_rise(
+        self,
+        model: lgb.LGBMClassifier,
+        held: pd.DataFrame,
+        y: np.ndarray,
+        weight: np.ndarray,
+        groups: dict[str, list[str]],
+        rng: np.random.Generator,
+    ) -> pd.Series:
+        """The rise in (weighted) log loss on `held` when each group's columns are shuffled
+        together (mean over `perm_repeats` shuffles)."""
+        booster = model.booster_
+        values = held.to_numpy(dtype=float)
+        base = _log_loss(y, booster.predict(values), weight)
+        rise = {}
+        for group, columns in groups.items():
+            at = [held.columns.get_loc(c) for c in columns]
+            shuffled = values.copy()
+            trials = []
+            for _ in range(self.perm_repeats):
+                shuffled[:, at] = values[rng.permutation(len(values))][:, at]
+                trials.append(_log_loss(y, booster.predict(shuffled), weight) - base)
+            rise[group] = float(np.mean(trials))
+        return pd.Series(rise)
+
+    def _gbm(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        folds: np.ndarray,
+        weight: np.ndarray,
+        families: pd.Series,
+    ) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+        """Per time fold, a LightGBM on the other folds: its gain (normalised), whether the
+        attribute is in its top 2 x n, and, on the fold left out, the rise in log loss when
+        each family's attributes are shuffled together (rows: folds; columns: families)."""
+        rng = np.random.default_rng(self.random_state)
+        members = {f: list(X.columns[families.to_numpy() == f]) for f in families.unique()}
+        gains, tops, losses = [], [], []
         for fold in np.unique(folds):
             train = folds != fold
-            model = lgb.LGBMClassifier(**params, importance_type="gain")
+            model = lgb.LGBMClassifier(**self._params(), importance_type="gain")
             model.fit(X[train], y[train], sample_weight=weight[train])
             gain = pd.Series(model.feature_importances_, index=X.columns, dtype=float)
             gains.append(gain / max(gain.sum(), 1e-12))
             tops.append(_ranks(gain) <= 2 * self.n_factors)
-        return pd.concat(gains, axis=1).mean(axis=1), pd.concat(tops, axis=1).mean(axis=1)
+            if len(np.unique(y[~train])) < 2:
+                continue  # a round with one outcome says nothing about loss
+            rise = self._shuffle_rise(model, X[~train], y[~train], weight[~train], members, rng)
+            losses.append(rise.rename(fold))
+        return (
+            pd.concat(gains, axis=1).mean(axis=1),
+            pd.concat(tops, axis=1).mean(axis=1),
+            pd.DataFrame(losses),
+        )
+
+    def _factor_rise(
+        self, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, weight: np.ndarray
+    ) -> pd.DataFrame:
+        """Per time fold, a LightGBM on the factors `X` alone fitted on the other folds; on the
+        fold left out, the rise in log loss when each factor is shuffled (folds x factors)."""
+        rng = np.random.default_rng(self.random_state + 1)
+        groups = {c: [c] for c in X.columns}
+        losses = []
+        for fold in np.unique(folds):
+            train = folds != fold
+            if len(np.unique(y[~train])) < 2:
+                continue
+            model = lgb.LGBMClassifier(**self._params())
+            model.fit(X[train], y[train], sample_weight=weight[train])
+            rise = self._shuffle_rise(model, X[~train], y[~train], weight[~train], groups, rng)
+            losses.append(rise.rename(fold))
+        return pd.DataFrame(losses)
 
     def _l1(self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray) -> pd.Series:
         rng = np.random.default_rng(self.random_state)
@@ -226,17 +327,23 @@ class FactorSelector:
         log.info(
             "scoring %d attributes (%d constant left out)", len(usable), X.shape[1] - len(usable)
         )
+        families = pd.Series([(self.families or {}).get(c, c) for c in usable], index=usable)
         iv = self._iv(Xu, y)
-        gain, stability = self._gbm(Xu, y, folds, weight)
+        gain, stability, perm = self._gbm(Xu, y, folds, weight, families)
+        if perm.empty:
+            raise ValueError("no time fold holds both outcomes: permutation importance needs one")
         l1 = self._l1(Xu, y, weight)
         rho = Xu.apply(lambda c: pd.Series(c).corr(pd.Series(y, index=Xu.index), method="spearman"))
+        family_rise = perm.mean(axis=0)
         scores = pd.DataFrame(
             {
-                "family": [(self.families or {}).get(c, c) for c in usable],
+                "family": families,
                 "iv": iv,
                 "gbm_gain": gain,
                 "gbm_stability": stability,
                 "l1_frequency": l1,
+                "perm_loss_rise": families.map(family_rise),
+                "perm_stability": families.map((perm > 0).mean(axis=0)),
                 "direction": np.sign(rho.fillna(0)).astype(int),
                 "spearman": rho,
             },
@@ -245,24 +352,63 @@ class FactorSelector:
         scores["rank_iv"] = _ranks(scores["iv"])
         scores["rank_gbm"] = _ranks(scores["gbm_gain"])
         scores["rank_l1"] = _ranks(scores["l1_frequency"] + 1e-6 * scores["iv"])
-        # The consensus is conditional evidence: does the attribute add to the others? Information
-        # value is univariate (a proxy of a driver scores as high as the driver), so it screens
-        # (`min_iv`) and breaks ties, but does not rank.
-        scores["consensus"] = scores[["rank_gbm", "rank_l1"]].mean(axis=1)
-        scores = scores.sort_values(["consensus", "iv"], ascending=[True, False])
+        # Across families the out-of-sample permutation importance orders; within one, `perm`
+        # takes the attribute its models split on most (gain), the consensus the one the three
+        # attribute-level methods rank best on average (see the module docstring).
+        scores["rank_perm"] = _family_ranks(scores, scores["rank_gbm"])
+        scores["consensus"] = _family_ranks(
+            scores, scores[["rank_iv", "rank_gbm", "rank_l1"]].mean(axis=1)
+        )
+        scores = scores.sort_values("consensus")
         self.scores_ = scores
-        self.factors_, self.reasons_ = self._choose(Xu, scores, order=scores.index.tolist())
+        self.family_importance_ = perm
+        self.factors_, self.reasons_, self.confirmation_ = self._confirm(Xu, y, folds, weight)
         self.method_factors_ = {
-            "iv": self._choose(Xu, scores, scores.sort_values("rank_iv").index.tolist())[0],
-            "gbm": self._choose(Xu, scores, scores.sort_values("rank_gbm").index.tolist())[0],
-            "l1": self._choose(Xu, scores, scores.sort_values("rank_l1").index.tolist())[0],
+            m: self._choose(Xu, scores.sort_values(f"rank_{m}").index.tolist())[0] for m in METHODS
         }
         self.n_attributes_ = X.shape[1]
         return self
 
+    def _confirm(
+        self, X: pd.DataFrame, y: np.ndarray, folds: np.ndarray, weight: np.ndarray
+    ) -> tuple[list[str], dict[str, str], pd.DataFrame]:
+        """The consensus choice, confirmed: each factor must add to the other factors on the
+        rounds a model of the factors alone did not see (shuffling it raises the log loss on
+        average over the left-out rounds). The weakest factor that does
+        not is dropped with its family and the next in consensus order takes its place, at
+        most `max_swaps` times and only while a candidate is left to take it."""
+        order = self.scores_.index.tolist()
+        dropped: dict[str, str] = {}
+        chosen, reasons = self._choose(X, order)
+        rise = self._factor_rise(X[chosen], y, folds, weight)
+        for _ in range(self.max_swaps):
+            mean = rise.mean()
+            weak = [c for c in chosen if c not in self.fixed and mean[c] <= 0]
+            if not weak:
+                break
+            worst = min(weak, key=lambda c: mean[c])
+            family = self.scores_.at[worst, "family"]
+            why = (
+                f"adds nothing to the other factors on left-out rounds (log-loss rise "
+                f"{mean[worst]:+.4f}, positive in {int((rise[worst] > 0).sum())} of {len(rise)})"
+            )
+            after, after_reasons = self._choose(X, order, dropped | {family: why})
+            if len(after) < len(chosen):
+                log.info("%s adds little, but no candidate is left to replace it", worst)
+                break
+            log.info("dropping %s: %s", worst, why)
+            dropped[family] = why
+            chosen, reasons = after, after_reasons
+            rise = self._factor_rise(X[chosen], y, folds, weight)
+        return chosen, reasons, rise
+
     def _choose(
-        self, X: pd.DataFrame, scores: pd.DataFrame, order: list[str]
+        self, X: pd.DataFrame, order: list[str], dropped: dict[str, str] | None = None
     ) -> tuple[list[str], dict[str, str]]:
+        """Factors in `order`: fixed ones first, then one per family, none correlating above
+        `max_correlation` with one already chosen, none from a `dropped` family."""
+        scores = self.scores_
+        dropped = dropped or {}
         chosen: list[str] = list(self.fixed)
         reasons: dict[str, str] = {f: "fixed by policy" for f in self.fixed}
         ranked = X.rank()  # Spearman = Pearson on ranks
@@ -275,6 +421,9 @@ class FactorSelector:
                 reasons[name] = f"information value {scores.at[name, 'iv']:.3f} < {self.min_iv}"
                 continue
             family = scores.at[name, "family"]
+            if family in dropped:
+                reasons[name] = f"family {family} {dropped[family]}"
+                continue
             twin = next((c for c in chosen if scores.at[c, "family"] == family), None)
             if twin is not None:
                 reasons[name] = f"same family ({family}) as {twin}"
@@ -349,7 +498,7 @@ def compare(
         ).fit(Xf[train], y[train])
         gbm = lgb.LGBMClassifier(
             n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=20,
-            verbose=-1, n_jobs=2, random_state=random_state,
+            verbose=-1, n_jobs=1, random_state=random_state,
         ).fit(Xf[train], y[train])  # fmt: skip
         p_logit = logit.predict_proba(Xf[valid])[:, 1]
         p_gbm = gbm.predict_proba(Xf[valid])[:, 1]

@@ -30,7 +30,7 @@ def _run(args: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def test_dvc_repro_builds_the_city_to_its_factors_and_reruns_only_on_change(tmp_path):
+def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_change(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
@@ -38,6 +38,7 @@ def test_dvc_repro_builds_the_city_to_its_factors_and_reruns_only_on_change(tmp_
     shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["simulate"]["entities"] = 300
+    params["tune"] |= {"trials": 3, "capacity": 0.5, "validation_rounds": 2}
     (project / "params.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
@@ -57,8 +58,14 @@ def test_dvc_repro_builds_the_city_to_its_factors_and_reruns_only_on_change(tmp_
     selection = json.loads((project / "reports" / "selection.json").read_text())
     assert len(selection["factors"]) == params["select"]["n_factors"]
     assert "true_drivers_recovered" in selection
+    tuning = json.loads((project / "reports" / "tuning.json").read_text())
+    assert sum(tuning["trials"].values()) == 3 and "rule scorecard" in tuning["compared"]
+    evaluation = json.loads((project / "reports" / "metrics.json").read_text())
+    assert {"hit_rate_random", "hit_rate_by_class", "hit_rate_plan", "compliant_reduction",
+            "oracle_ratio", "oracle_ratio_full", "auc"} <= set(evaluation)  # fmt: skip
+    assert (project / "reports" / "evaluation" / "gains.png").exists()
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
-    assert "random_hit_rate" in metrics
+    assert "random_hit_rate" in metrics and "hit_rate_plan" in metrics
     again = _run([str(BIN / "dvc"), "repro"], project)
     assert "didn't change, skipping" in again or "is cached" in again
     params["simulate"]["seed"] = 5

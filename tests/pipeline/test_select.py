@@ -60,7 +60,7 @@ def test_the_report_names_the_factors_and_how_they_were_chosen(selected, tiny_pr
     assert report["attributes"] == len(attrs)
     families = [attrs[f] for f in report["factors"]]
     assert len(set(families)) == n  # one factor per family
-    assert {"iv", "gbm", "l1", "consensus"} == set(report["methods"])
+    assert {"iv", "gbm", "l1", "perm", "consensus"} == set(report["methods"])
     assert 0 <= report["true_drivers_recovered"] <= report["true_drivers"]
     assert report["true_drivers_recovered"] == len(report["recovered"])
     # The held-out round is never read.
@@ -73,7 +73,7 @@ def test_mlflow_holds_one_parent_run_with_a_child_per_method(selected):
     runs = mlflow.search_runs([use_experiment("select")], order_by=["start_time DESC"])
     parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
     children = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
-    assert set(children["params.method"]) == {"iv", "gbm", "l1", "consensus"}
+    assert set(children["params.method"]) == {"iv", "gbm", "l1", "perm", "consensus"}
     assert children["metrics.val_auc_lightgbm"].notna().all()
     assert parent["params.factor_01"] == selected.report["factors"][0]
     assert parent["metrics.true_drivers_recovered"] == selected.report["true_drivers_recovered"]

@@ -353,6 +353,7 @@ def test_large_files_stream_through_a_releasing_window_with_the_same_records(
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     data = text.encode(encoding)
     path.write_bytes(data[: len(data) - 7])  # cut inside the last record
+
     def stream() -> tuple[list, str]:
         batches = []
         try:

@@ -92,8 +92,37 @@ def test_the_data_decides_the_factors_one_per_family(drivers):
     assert len(chosen) == 4
     assert {families[c] for c in chosen} == {families[d] for d in drivers}
     assert selector.scores_.loc[chosen, "direction"].eq(1).all()
-    assert set(selector.method_factors_) == {"iv", "gbm", "l1"}
+    assert set(selector.method_factors_) == {"iv", "gbm", "l1", "perm"}
     assert list(selector.transform(X).columns) == chosen
+
+
+def test_a_proxy_of_a_driver_loses_to_it_out_of_sample():
+    """A record left by the same conduct as a driver separates as well on its own (information
+    value), but adds nothing once the driver is known: shuffling it costs a model nothing."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    conduct = rng.normal(size=n)
+    X = pd.DataFrame(
+        {
+            "driver": conduct + rng.normal(scale=0.6, size=n),
+            "proxy": conduct + rng.normal(scale=0.6, size=n),
+            "noise": rng.normal(size=n),
+            "other": rng.normal(size=n),
+        }
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1.5 + 1.2 * X["driver"] + 0.8 * X["other"])))).astype(
+        int
+    )
+    folds = np.repeat(np.arange(4), n // 4)
+    families = {c: f"{c}:x" for c in X.columns}
+    selector = FactorSelector(n_factors=2, families=families, l1_resamples=5, l1_keep=3)
+    selector.fit(X, y, folds)
+    rise = selector.family_importance_.mean()
+    assert selector.scores_.at["proxy", "iv"] > 0.1  # it separates on its own...
+    assert rise["driver:x"] > 5 * max(rise["proxy:x"], 1e-4)  # ...but adds little to the driver
+    assert rise["proxy:x"] < rise["other:x"]
+    assert selector.get_support() == ["driver", "other"]
+    assert selector.method_factors_["perm"] == ["driver", "other"]
 
 
 def test_policy_fixes_factors_first():
@@ -112,11 +141,13 @@ def test_a_twin_is_pruned_by_family_and_a_look_alike_by_correlation():
     assert not ({"a0", "a0_twin"} <= set(chosen))
     twin = "a0_twin" if "a0" in chosen else "a0"
     assert selector.reasons_[twin].startswith("same family")
-    # The same twin in a family of its own is still kept out: it correlates with its original.
+    # The same twin in a family of its own: only one of the two is kept, the other correlates.
     own = {**families, twin: "other:x"}
     selector = _selector(own).fit(X, y, folds)
-    assert twin not in selector.get_support()
-    assert selector.reasons_[twin].startswith("correlates")
+    kept = [c for c in ("a0", twin) if c in selector.get_support()]
+    assert len(kept) == 1
+    left = twin if kept == ["a0"] else "a0"
+    assert selector.reasons_[left].startswith("correlates")
 
 
 def test_bad_inputs_are_refused_with_the_reason():

@@ -1,0 +1,144 @@
+"""The risk model and the baselines it is compared with.
+
+- `RiskModel`: a LightGBM on the factors whose probabilities are calibrated (isotonic) on a
+  round later than the rounds it was fitted on: a probability of 0.6 then means that six in ten
+  such enterprises were found with a problem.
+- `RuleScorecard`: the points-based rules provinces publish (points per record, capped), as
+  policy writes them in `params.yaml`; it learns nothing but how points map to a probability.
+- `logistic_model`, `lightgbm_model`: the plain learners the comparison also runs.
+
+Every model here follows scikit-learn's contract (`fit`, `predict_proba`).
+"""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+
+def lightgbm_model(params: dict | None = None, seed: int = 0) -> lgb.LGBMClassifier:
+    """A LightGBM classifier; one thread (a few thousand rows: two threads cost more)."""
+    base = {"verbose": -1, "n_jobs": 1, "random_state": seed}
+    return lgb.LGBMClassifier(**(base | (params or {})))
+
+
+class LogisticFactors(ClassifierMixin, BaseEstimator):
+    """Logistic regression on standardised factors, unknown values imputed by the median; the
+    sample weights reach the regression."""
+
+    def fit(self, X, y, sample_weight: np.ndarray | None = None) -> LogisticFactors:
+        self.pipeline_ = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            LogisticRegression(max_iter=2000),
+        ).fit(X, y, logisticregression__sample_weight=sample_weight)
+        self.classes_ = self.pipeline_.classes_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.predict_proba(X)
+
+
+def logistic_model() -> LogisticFactors:
+    """Logistic regression on the standardised factors (see `LogisticFactors`)."""
+    return LogisticFactors()
+
+
+class RuleScorecard(ClassifierMixin, BaseEstimator):
+    """Points per record, as provinces score credit risk: for each attribute,
+    `points * value / per`, at most `cap`; the sum is the score.
+
+    Args:
+        rules: attribute -> {"points": ..., "per": 1, "cap": ...}; a negative `per` scores
+            small values (e.g. years in existence below a bound: see `below`).
+
+    `fit` checks the attributes and maps points to a probability with a one-variable logistic
+    regression (the rules rank; the data only say what a point is worth).
+    """
+
+    def __init__(self, rules: dict[str, dict]) -> None:
+        self.rules = rules
+
+    def points(self, X: pd.DataFrame) -> np.ndarray:
+        missing = [a for a in self.rules if a not in X.columns]
+        if missing:
+            raise ValueError(f"the scorecard's attributes are missing from the profile: {missing}")
+        total = np.zeros(len(X))
+        for name, rule in self.rules.items():
+            value = X[name].to_numpy(dtype=float)
+            if "below" in rule:  # a flag: the value is under a bound (e.g. young enterprises)
+                value = (value < rule["below"]).astype(float)
+            earned = rule["points"] * np.nan_to_num(value) / rule.get("per", 1)
+            total += np.minimum(earned, rule.get("cap", np.inf))
+        return total
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray | None = None):
+        self.link_ = LogisticRegression().fit(
+            self.points(X).reshape(-1, 1), np.asarray(y), sample_weight=sample_weight
+        )
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "link_")
+        return self.link_.predict_proba(self.points(X).reshape(-1, 1))
+
+
+class RiskModel(ClassifierMixin, BaseEstimator):
+    """A learner on the factors, its probabilities calibrated on a later round.
+
+    Args:
+        estimator: the (unfitted) learner, e.g. `lightgbm_model(best_params)`.
+        factors: the columns it reads, in order; a profile without one of them is an error.
+    """
+
+    def __init__(self, estimator, factors: list[str]) -> None:
+        self.estimator = estimator
+        self.factors = factors
+
+    def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [f for f in self.factors if f not in X.columns]
+        if missing:
+            raise ValueError(f"the profile lacks the model's factors {missing}")
+        return X[list(self.factors)].astype(float)
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        *,
+        X_calibrate: pd.DataFrame,
+        y_calibrate: np.ndarray,
+        weight_calibrate: np.ndarray | None = None,
+    ) -> RiskModel:
+        """Fit the learner on (X, y), then the isotonic map from its scores to probabilities on
+        the later rows (X_calibrate, y_calibrate)."""
+        self.estimator_ = clone(self.estimator).fit(
+            self._matrix(X), np.asarray(y), sample_weight=sample_weight
+        )
+        raw = self.estimator_.predict_proba(self._matrix(X_calibrate))[:, 1]
+        self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+            raw, np.asarray(y_calibrate, dtype=float), sample_weight=weight_calibrate
+        )
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The learner's own (uncalibrated) probability: finer ranks than the calibrated one,
+        whose isotonic steps tie many enterprises."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(self._matrix(X))[:, 1]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        p = self.calibrator_.predict(self.raw_score(X))
+        return np.column_stack([1 - p, p])

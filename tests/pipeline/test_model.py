@@ -1,0 +1,142 @@
+"""tune, train and evaluate on the tiny city: MLflow runs, the registry, the gates."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pytest
+import yaml
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from riskdraw.cli import app
+from riskdraw.tracking import use_experiment
+from tests.conftest import PARAMS
+
+FACTORS = [
+    "abnormal_list_listed_now",
+    "complaint_count_count_365d",
+    "penalty_count_count_1095d",
+    "tax_rating_latest_score",
+    "years_in_existence",
+    "subscribed_capital",
+]
+
+
+def _params(tmp_path, name: str, **evaluate) -> str:
+    """params.yaml with few trials, a wide capacity (the tiny city inspects ~100 a round) and
+    its own registered model name."""
+    raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    raw["tune"] |= {"trials": 4, "capacity": 0.25, "validation_rounds": 2}
+    raw["train"]["model_name"] = name
+    raw["evaluate"]["gates"] |= evaluate
+    path = tmp_path / f"params-{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def _run(*args: str) -> None:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def tuned(tiny_profile, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("model")
+    selection = tmp / "selection.json"
+    selection.write_text(json.dumps({"factors": FACTORS}), encoding="utf-8")
+    params = _params(tmp, "tiny-risk")
+    report = tmp / "tuning.json"
+    _run(
+        "tune", "--profile", str(tiny_profile.path), "--selection", str(selection),
+        "--report", str(report), "--storage", str(tmp / "optuna.db"), "--params", params,
+    )  # fmt: skip
+    return tmp, json.loads(report.read_text()), params
+
+
+def test_tuning_logs_every_trial_under_one_parent_beside_the_baselines(tuned):
+    _, report, _ = tuned
+    assert sum(report["trials"].values()) == 4
+    assert set(report["best_params"]) >= {"num_leaves", "learning_rate", "subsample_freq"}
+    assert set(report["compared"]) == {
+        "LightGBM tuned (best trial)",
+        "random draw",
+        "rule scorecard",
+        f"logistic ({len(FACTORS)} factors)",
+        "LightGBM (all attributes)",
+        f"LightGBM ({len(FACTORS)} factors)",
+    }
+    random = report["compared"]["random draw"]
+    assert random["val_auc"] == pytest.approx(0.5)
+    runs = mlflow.search_runs([use_experiment("model")])
+    trials = runs[runs["tags.mlflow.parentRunId"] == report["run_id"]]
+    assert len(trials) == report["trials"].get("complete", 0)
+    assert (trials["tags.role"] == "trial").all()
+    baselines = runs[runs["tags.tuning_run"] == report["run_id"]]
+    assert len(baselines) == 5 and baselines["metrics.val_hit_rate_at_capacity"].notna().all()
+
+
+def test_a_rerun_resumes_the_study(tuned, tiny_profile):
+    tmp, _, params = tuned
+    report = tmp / "tuning-2.json"
+    _run(
+        "tune", "--profile", str(tiny_profile.path), "--selection", str(tmp / "selection.json"),
+        "--report", str(report), "--storage", str(tmp / "optuna.db"), "--params", params,
+        "--trials", "6",
+    )  # fmt: skip
+    assert sum(json.loads(report.read_text())["trials"].values()) == 6  # 4 kept, 2 added
+
+
+def test_promotion_to_champion_goes_only_through_the_gates(tuned, tiny_profile):
+    tmp, _, _ = tuned
+    client = MlflowClient()
+
+    def train_and_evaluate(name: str, **gates) -> dict:
+        params = _params(tmp, name, **gates)
+        _run(
+            "train", "--profile", str(tiny_profile.path), "--tuning", str(tmp / "tuning.json"),
+            "--report", str(tmp / f"train-{name}.json"), "--params", params,
+        )  # fmt: skip
+        metrics = tmp / f"metrics-{name}.json"
+        _run(
+            "evaluate", "--profile", str(tiny_profile.path), "--metrics", str(metrics),
+            "--plots", str(tmp / f"plots-{name}"), "--params", params,
+        )  # fmt: skip
+        return json.loads(metrics.read_text())
+
+    # A calibration bound no model meets: the challenger stays a challenger.
+    strict = train_and_evaluate("tiny-strict", max_calibration_error=1e-9)
+    version = client.get_model_version_by_alias("tiny-strict", "challenger")
+    assert not strict["promoted"] and not strict["gates"]["calibration"]
+    assert version.tags["gate.calibration"] == "fail" and version.tags["promoted"] == "false"
+    assert "champion" not in client.get_registered_model("tiny-strict").aliases
+    card = version.description
+    assert "Intended use" in card and FACTORS[0] in card
+
+    # Bounds it meets: champion. The next version must then beat it to move the alias.
+    loose = dict(max_calibration_error=1.0, slice_floor=0.0)
+    first = train_and_evaluate("tiny-loose", **loose)
+    assert first["promoted"]
+    champion = client.get_model_version_by_alias("tiny-loose", "champion")
+    assert str(champion.version) == str(first["model_version"])
+    second = train_and_evaluate("tiny-loose", **loose)
+    assert second["model_version"] != first["model_version"]
+    assert second["gates"]["beats_champion"] == (
+        second["hit_rate_model"] >= first["hit_rate_model"]
+    )
+    moved = str(client.get_model_version_by_alias("tiny-loose", "champion").version)
+    assert moved == str(second["model_version"] if second["promoted"] else champion.version)
+    for key in ("hit_rate_random", "hit_rate_by_class", "hit_rate_plan", "compliant_reduction"):
+        assert key in second
+    assert set(second["hit_rate_by_class"]) == {"A", "B", "C", "D"}
+
+
+def test_the_registered_model_serves_probabilities_through_mlflow(tuned, tiny_profile):
+    import pandas as pd
+
+    model = mlflow.pyfunc.load_model("models:/tiny-loose@champion")
+    frame = pd.read_parquet(tiny_profile.path).head(50)
+    out = model.predict(frame[FACTORS])
+    assert list(out.columns) == ["probability", "rank_score"]
+    assert out["probability"].between(0, 1).all()

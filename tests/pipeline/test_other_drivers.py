@@ -1,0 +1,89 @@
+"""A whole city simulated with other drivers yields other factors.
+
+The default city's violations follow twelve drivers (age, capital, complaints, the abnormal
+list...). This city's follow five of the mechanisms that are non-drivers there, while the
+default drivers only leave their records. The same stages (ingest, resolve, profile, select)
+must find the new drivers: selection learns from the data, not from a list.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskdraw.config import load_section
+from riskdraw.features.evaluation import drivers_recovered
+from riskdraw.features.selection import FactorSelector, training_rows
+from tests.conftest import PARAMS, ROOT, simulate_params
+
+OTHER_DRIVERS = [
+    {"name": "enforcement_1095", "effect": 1.5},
+    {"name": "changes_365", "effect": 1.5},
+    {"name": "paid_in_ratio", "effect": 1.5},
+    {"name": "medical_insurance_arrears_365", "effect": 1.5},
+    {"name": "regulated_trade", "effect": 1.0},
+]
+
+
+@pytest.fixture(scope="module")
+def other_city(tmp_path_factory):
+    import pandas as pd
+
+    from riskdraw.entities.resolve import resolve
+    from riskdraw.features.profile import connect, snapshots, write_profile
+    from riskdraw.governance.catalogue import load_kinds
+    from riskdraw.governance.ingest import ingest_all
+    from riskdraw.simcity.catalogue import city_catalogue
+    from riskdraw.simcity.city import simulate_city
+
+    root = tmp_path_factory.mktemp("other-city")
+    params = simulate_params(entities=4000, draw_rate=0.2, drivers=OTHER_DRIVERS, interactions=[])
+    simulate_city(params, root / "raw", root / "truth", progress=False)
+    kinds = load_kinds(ROOT / "catalogue" / "kinds.yaml")
+    manifest = json.loads((root / "raw" / "manifest.json").read_text(encoding="utf-8"))
+    declared = {e["source_id"]: e["records"] for e in manifest["sources"]}
+    ingest_all(
+        city_catalogue(params, kinds), kinds, root / "raw", root / "interim", declared,
+        progress=False,
+    )  # fmt: skip
+    resolve(root / "interim", root / "entities", load_section("resolve", PARAMS))
+    settings = load_section("profile", PARAMS)
+    con = connect(settings.memory_limit, 1)
+    events = root / "entities" / "events"
+    snaps = snapshots(con, events, settings.screening_date)
+    attrs = write_profile(
+        con, events, root / "entities" / "entities.parquet", snaps, root / "profile",
+        progress=False,
+    )  # fmt: skip
+    frame = pd.read_parquet(root / "profile", filters=[("snapshot", "=", "round")])
+    return frame, {a.name: a.family for a in attrs}, root / "truth"
+
+
+@pytest.mark.slow
+def test_a_city_with_other_drivers_yields_other_factors(other_city):
+    frame, families, truth = other_city
+    select = load_section("select", PARAMS)
+    rows = training_rows(frame, select.holdout_rounds)
+    names = [c for c in frame.columns if c in families]
+    selector = FactorSelector(
+        n_factors=select.n_factors,
+        families=families,
+        min_iv=select.min_iv,
+        max_correlation=select.max_correlation,
+        l1_resamples=10,
+        l1_keep=select.l1_keep,
+        random_state=select.seed,
+    ).fit(
+        rows[names],
+        rows["problem"].astype(int),
+        rows["as_of_date"].rank(method="dense").astype(int),
+        sample_weight=1 / rows["inclusion_probability"],
+    )
+    found = drivers_recovered({f: families[f] for f in selector.factors_}, truth)
+    assert found["true_drivers"] == len(OTHER_DRIVERS)
+    assert found["true_drivers_recovered"] >= 4, found
+    # What mattered most in the default city is only a record here: it does not lead.
+    top = selector.scores_["family"].iloc[0]
+    assert top in {d["family"] for d in json.loads((truth / "drivers.json").read_text())["drivers"]}
+    assert top != "abnormal_list:listed"

@@ -1,0 +1,147 @@
+"""The model's measures, splits and learners on small inline frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskdraw.domain.risk import risk_class
+from riskdraw.training.metrics import (
+    calibration_error,
+    capacity_threshold,
+    compliant_reduction,
+    gains_table,
+    hit_rate_at_capacity,
+    ht_mean,
+)
+from riskdraw.training.models import RiskModel, RuleScorecard, lightgbm_model
+from riskdraw.training.rounds import RoundSplit, inspected
+
+
+def test_foshan_figures_give_its_compliant_reduction():
+    # 86% against 17.6%: 83% fewer visits to law-abiding enterprises at equal volume.
+    assert compliant_reduction(0.86, 0.176) == pytest.approx(0.83, abs=0.005)
+    assert compliant_reduction(0.176, 0.176) == pytest.approx(0.0)
+
+
+def test_horvitz_thompson_undoes_a_targeted_draw():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    risky = rng.random(n) < 0.2
+    y = rng.random(n) < np.where(risky, 0.6, 0.1)  # population rate 0.2 * 0.6 + 0.8 * 0.1 = 0.2
+    pi = np.where(risky, 0.3, 0.02)  # the draw targets the risky
+    drawn = rng.random(n) < pi
+    assert y[drawn].mean() > 0.4  # the plain mean of a targeted draw is far off
+    assert ht_mean(y[drawn], pi[drawn]) == pytest.approx(y.mean(), abs=0.01)
+    assert np.isnan(ht_mean(np.array([]), np.array([])))
+
+
+@pytest.mark.parametrize(
+    ("capacity", "expected"), [(0.1, 9.0), (0.25, 8.0), (1.0, 0.0), (0.001, 9.0)]
+)
+def test_capacity_threshold_picks_the_highest_share(capacity, expected):
+    assert capacity_threshold(np.arange(10, dtype=float)[::-1], capacity) == expected
+
+
+def test_hit_rate_at_capacity_counts_only_the_inspected_among_the_picks():
+    population = np.arange(100, dtype=float)  # the top 10% score 90..99
+    scores = np.array([99, 95, 91, 50, 10], dtype=float)  # five inspected
+    y = np.array([1, 0, 1, 1, 0])
+    rate, n = hit_rate_at_capacity(population, scores, y, np.full(5, 0.05), 0.1)
+    assert n == 3 and rate == pytest.approx(2 / 3)
+
+
+def test_gains_reach_every_problem_when_everyone_is_visited():
+    rng = np.random.default_rng(1)
+    pop = rng.random(1000)
+    idx = rng.choice(1000, 100, replace=False)
+    y = (rng.random(100) < pop[idx]).astype(int)
+    g = gains_table(pop, pop[idx], y, np.full(100, 0.1))
+    assert g["share_of_problems_found"].iloc[-1] == pytest.approx(1.0)
+    assert g["share_of_problems_found"].is_monotonic_increasing
+    assert g["hit_rate"].iloc[0] > g["hit_rate"].iloc[-1]  # the riskiest first
+
+
+def test_calibration_error_is_zero_for_honest_probabilities_and_large_for_overconfident():
+    rng = np.random.default_rng(2)
+    p = rng.random(50_000)
+    y = (rng.random(50_000) < p).astype(int)
+    w = np.ones_like(p)
+    assert calibration_error(y, p, w) < 0.01
+    assert calibration_error(y, np.clip(p * 2, 0, 1), w) > 0.15
+
+
+def test_risk_classes_follow_the_cutoffs_and_refuse_disorder():
+    cut = {"B": 0.1, "C": 0.3, "D": 0.6}
+    assert list(risk_class([0.0, 0.1, 0.29, 0.3, 0.6, 1.0], cut)) == ["A", "B", "B", "C", "D", "D"]
+    with pytest.raises(ValueError, match="must rise"):
+        risk_class([0.5], {"B": 0.3, "C": 0.2, "D": 0.6})
+
+
+def _profile(rounds: int = 5, n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for r in range(rounds):
+        x = rng.normal(size=n)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "entity_id": [f"E{i:05d}" for i in range(n)],
+                    "as_of_date": pd.Timestamp(f"{2019 + r}-09-01"),
+                    "snapshot": "round",
+                    "inspected": rng.random(n) < 0.5,
+                    "x": x,
+                    "noise": rng.normal(size=n),
+                    "problem": (rng.random(n) < 1 / (1 + np.exp(-(2 * x - 1.5)))).astype(int),
+                    "inclusion_probability": 0.5,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_rounds_split_by_time_and_never_hand_out_the_held_out():
+    frame = _profile(rounds=5)
+    split = RoundSplit.of(frame, holdout_rounds=1)
+    assert len(split.training) == 4 and split.holdout == (pd.Timestamp("2023-09-01"),)
+    assert split.calibrate > max(split.fit)
+    for fit, valid in split.validation_folds(2):
+        assert max(fit) < valid and valid not in split.holdout
+    assert [v for _, v in split.validation_folds(10)] == list(split.training[1:])
+    rows = inspected(frame, split.training)
+    assert rows["inspected"].all() and not rows["as_of_date"].isin(split.holdout).any()
+    with pytest.raises(ValueError, match="fewer than two"):
+        RoundSplit.of(_profile(rounds=2), holdout_rounds=1)
+
+
+def test_the_risk_model_is_calibrated_on_a_later_round_and_refuses_missing_factors():
+    frame = _profile(rounds=3, n=3000)
+    split = RoundSplit.of(frame, holdout_rounds=1)
+    fit, cal = inspected(frame, split.fit), inspected(frame, [split.calibrate])
+    model = RiskModel(lightgbm_model({"n_estimators": 50}), ["x", "noise"]).fit(
+        fit, fit["problem"], X_calibrate=cal, y_calibrate=cal["problem"]
+    )
+    test = inspected(frame, split.holdout)
+    p = model.predict_proba(test)[:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    assert calibration_error(test["problem"], p, np.ones(len(p))) < 0.06
+    assert np.corrcoef(model.raw_score(test), test["x"])[0, 1] > 0.8
+    with pytest.raises(ValueError, match="lacks the model's factors"):
+        model.predict_proba(test.drop(columns="noise"))
+
+
+def test_the_rule_scorecard_adds_capped_points_and_names_missing_attributes():
+    X = pd.DataFrame({"listed": [1, 0, 0], "penalties": [0, 1, 5], "age": [0.5, 3, 10]})
+    card = RuleScorecard(
+        {
+            "listed": {"points": 30},
+            "penalties": {"points": 15, "cap": 45},
+            "age": {"points": 10, "below": 1},
+        }
+    )
+    assert list(card.points(X)) == [40, 15, 45]
+    card.fit(X, np.array([1, 0, 1]))
+    assert card.predict_proba(X).shape == (3, 2)
+    with pytest.raises(ValueError, match="missing from the profile"):
+        card.points(X.drop(columns="age"))
