@@ -218,8 +218,8 @@ def train(
                 **{k: v for k, v in data.items() if k != "data_version"},
             }
         )
-        mlflow.log_metric(
-            "calibration_round_error",
+        mlflow.log_metric(  # in sample: the calibration was fitted on this round
+            "calibration_error_in_sample",
             calibration_error(cal["problem"].to_numpy(), p_cal, weights(cal)),
         )
         version = log_model(model, fit, settings.model_name, card)
@@ -263,7 +263,12 @@ def evaluate(
 
     from riskdraw.io import write_json
     from riskdraw.tracking import file_digest, git_commit, use_experiment
-    from riskdraw.training.evaluation import evaluate_round, oracle_ratios, simulated_truth
+    from riskdraw.training.evaluation import (
+        evaluate_round,
+        oracle_ratios,
+        promotion_gates,
+        simulated_truth,
+    )
     from riskdraw.training.registry import CHALLENGER, CHAMPION, load, record_gates
     from riskdraw.training.rounds import RoundSplit, population
 
@@ -299,34 +304,7 @@ def evaluate(
     if champion is not None and champion_version != version:
         champion_rate = evaluate_round(champion, pop, *args)["hit_rate_model"]
     slices = result["slices"]
-    gated = slices[slices["hit_rate_model"].notna()]
-    weakest = gated.loc[gated["hit_rate_model"].idxmin()] if len(gated) else None
-    gates = {
-        "beats_random": {
-            "passed": out["hit_rate_model"] > out["hit_rate_random"],
-            "detail": {"model": out["hit_rate_model"], "random": out["hit_rate_random"]},
-        },
-        "beats_champion": {
-            "passed": champion_rate is None or out["hit_rate_model"] >= champion_rate,
-            "detail": {"champion_version": champion_version, "champion": champion_rate},
-        },
-        "calibration": {
-            "passed": out["calibration_error"] <= settings.gates.max_calibration_error,
-            "detail": {
-                "error": out["calibration_error"],
-                "bound": settings.gates.max_calibration_error,
-            },
-        },
-        "slices": {
-            "passed": weakest is None or weakest["hit_rate_model"] >= settings.gates.slice_floor,
-            "detail": {
-                "gated_slices": len(gated),
-                "weakest": None if weakest is None else f"{weakest['slice']}={weakest['value']}",
-                "weakest_hit_rate": None if weakest is None else weakest["hit_rate_model"],
-                "floor": settings.gates.slice_floor,
-            },
-        },
-    }
+    gates = promotion_gates(out, slices, champion_rate, champion_version, settings.gates)
     promoted = record_gates(name, version, gates)
     out |= {"gates": {g: r["passed"] for g, r in gates.items()}, "promoted": promoted}
     write_json(metrics, out)
@@ -339,7 +317,9 @@ def evaluate(
         mlflow.set_tags(
             {
                 "role": "evaluation",
+                "model_name": name,
                 "model_version": version,
+                "round": str(held.date()),
                 "data_version": file_digest(profile),
                 "git_commit": git_commit(),
             }

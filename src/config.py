@@ -155,6 +155,10 @@ class SimulateParams(_Strict):
     rounds: list[dt.date] = Field(min_length=1)
     round_days: int = Field(gt=0, le=365)
     draw_rate: float = Field(gt=0, le=1)
+    targeted_rounds: list[int] = Field(
+        default_factory=list,
+        description="rounds (1 = the first) drawn with probabilities that rise with the risk",
+    )
     random_hit_rate: float = Field(gt=0, lt=1)
     inspectors_per_1000: float = Field(gt=0)
     inspectors_per_visit: int = Field(ge=1)
@@ -174,6 +178,8 @@ class SimulateParams(_Strict):
             raise ValueError("rounds must be strictly increasing")
         if self.rounds[0] <= self.history_start or self.rounds[-1] > self.history_end:
             raise ValueError("rounds must fall inside the history window")
+        if any(not 1 <= r <= len(self.rounds) for r in self.targeted_rounds):
+            raise ValueError(f"targeted_rounds must be between 1 and {len(self.rounds)}")
         names = [d.name for d in self.drivers]
         if len(set(names)) != len(names):
             raise ValueError(f"drivers named twice: {names}")

@@ -78,6 +78,22 @@ def is_open(world: World, as_of: np.datetime64) -> np.ndarray:
     return (ent["founded_on"].to_numpy() < as_of) & ~(ent["deregistered_on"].to_numpy() <= as_of)
 
 
+def targeted_inclusion(risk: np.ndarray, size: int) -> np.ndarray:
+    """Inclusion probabilities proportional to `risk` that sum to `size`, none above 1 (the
+    enterprises that would exceed 1 are drawn for sure and the rest share what is left)."""
+    pi = np.zeros(len(risk))
+    sure = np.zeros(len(risk), dtype=bool)
+    for _ in range(len(risk)):
+        rest = ~sure
+        pi[rest] = risk[rest] * (size - sure.sum()) / risk[rest].sum()
+        pi[sure] = 1.0
+        over = rest & (pi > 1)
+        if not over.any():
+            break
+        sure |= over
+    return pi
+
+
 def inspector_pools(rng: np.random.Generator, world: World) -> dict[str, np.ndarray]:
     """Per district (and the city bureau), the ids of its sworn inspectors."""
     p = world.params
@@ -122,8 +138,16 @@ def run_rounds(rng: np.random.Generator, world: World) -> pd.DataFrame:
 
         frame = np.flatnonzero(open_)
         size = round(p.draw_rate * len(frame))
-        drawn = np.sort(rng.choice(frame, size, replace=False))
-        inclusion = size / len(frame)
+        if number in p.targeted_rounds:
+            # A risk-targeted draw (Poisson sampling): each enterprise drawn on its own, with a
+            # probability proportional to the risk its records show, and that probability kept.
+            pi = targeted_inclusion(p_known[frame], size)
+            hit = rng.random(len(frame)) < pi
+            drawn, inclusion = frame[hit], pi[hit]
+            size = len(drawn)
+        else:
+            drawn = np.sort(rng.choice(frame, size, replace=False))
+            inclusion = np.full(size, size / len(frame))
         inspected_on = as_of + rng.integers(3, p.round_days, size).astype("timedelta64[D]")
         problem = violates[drawn]
         result = np.where(

@@ -208,3 +208,48 @@ def simulated_truth(truth: Path, entities: Path, round_number: int) -> pd.DataFr
     return ours.merge(uid, on="credit_code").merge(p, on="entity_uid")[
         ["entity_id", "p_known", "p_full"]
     ]
+
+
+def promotion_gates(
+    result: dict,
+    slices: pd.DataFrame,
+    champion_rate: float | None,
+    champion_version: str | None,
+    bounds,
+) -> dict[str, dict]:
+    """What a challenger must show on the held-out round to become champion, each gate with
+    whether it passed and the figures it rests on.
+
+    Args:
+        result: `evaluate_round()`'s measures of the challenger.
+        slices: its slice table; slices with a hit rate (enough inspected picks) are gated.
+        champion_rate: the current champion's hit rate at capacity on the same round (None:
+            no champion, or the challenger is the champion).
+        champion_version: the current champion's version, for the record.
+        bounds: `max_calibration_error`, `slice_floor` (the `evaluate.gates` params).
+    """
+    gated = slices[slices["hit_rate_model"].notna()]
+    weakest = gated.loc[gated["hit_rate_model"].idxmin()] if len(gated) else None
+    return {
+        "beats_random": {
+            "passed": result["hit_rate_model"] > result["hit_rate_random"],
+            "detail": {"model": result["hit_rate_model"], "random": result["hit_rate_random"]},
+        },
+        "beats_champion": {
+            "passed": champion_rate is None or result["hit_rate_model"] >= champion_rate,
+            "detail": {"champion_version": champion_version, "champion": champion_rate},
+        },
+        "calibration": {
+            "passed": result["calibration_error"] <= bounds.max_calibration_error,
+            "detail": {"error": result["calibration_error"], "bound": bounds.max_calibration_error},
+        },
+        "slices": {
+            "passed": weakest is None or weakest["hit_rate_model"] >= bounds.slice_floor,
+            "detail": {
+                "gated_slices": len(gated),
+                "weakest": None if weakest is None else f"{weakest['slice']}={weakest['value']}",
+                "weakest_hit_rate": None if weakest is None else weakest["hit_rate_model"],
+                "floor": bounds.slice_floor,
+            },
+        },
+    }

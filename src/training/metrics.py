@@ -21,6 +21,17 @@ def ht_mean(y: np.ndarray, inclusion: np.ndarray) -> float:
     return float(np.sum(w * y) / np.sum(w)) if len(y) else float("nan")
 
 
+def ht_standard_error(y: np.ndarray, inclusion: np.ndarray) -> float:
+    """Standard error of `ht_mean` for a draw in which each enterprise was drawn on its own
+    (Poisson sampling; for a uniform draw without replacement it is slightly conservative):
+    sqrt(sum((1 - pi) / pi^2 * (y - mean)^2)) / sum(1 / pi)."""
+    y, pi = np.asarray(y, dtype=float), np.asarray(inclusion, dtype=float)
+    if not len(y):
+        return float("nan")
+    residual = y - ht_mean(y, pi)
+    return float(np.sqrt(np.sum((1 - pi) / pi**2 * residual**2)) / np.sum(1 / pi))
+
+
 def capacity_threshold(population_scores: np.ndarray, capacity: float) -> float:
     """The score at or above which an enterprise is among the `capacity` share of the
     population scored highest (the enterprises the inspectors can visit)."""

@@ -88,13 +88,14 @@ def load(name: str, alias: str):
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException:
         return None, None
-    local = mlflow.artifacts.download_artifacts(
-        f"models:/{name}/{version.version}", dst_path=tempfile.mkdtemp(prefix="riskdraw-model-")
-    )
-    found = list(Path(local).rglob(MODEL_FILE))
-    if not found:
-        raise FileNotFoundError(f"models:/{name}/{version.version} holds no {MODEL_FILE}")
-    return joblib.load(found[0]), str(version.version)
+    with tempfile.TemporaryDirectory(prefix="riskdraw-model-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            f"models:/{name}/{version.version}", dst_path=tmp
+        )
+        found = list(Path(local).rglob(MODEL_FILE))
+        if not found:
+            raise FileNotFoundError(f"models:/{name}/{version.version} holds no {MODEL_FILE}")
+        return joblib.load(found[0]), str(version.version)
 
 
 def record_gates(name: str, version: str, gates: dict[str, dict]) -> bool:

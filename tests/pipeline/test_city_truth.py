@@ -135,3 +135,14 @@ def test_the_truth_names_its_drivers_by_family(tmp_path):
     families = {d["family"] for d in drivers["drivers"]}
     assert len(families) == len(params.drivers)
     assert {d["name"] for d in drivers["non_drivers"]}.isdisjoint({d.name for d in params.drivers})
+
+
+def test_a_targeted_draw_has_inclusion_probabilities_in_proportion_to_risk():
+    from riskdraw.simcity.rounds import targeted_inclusion
+
+    risk = np.array([0.9, 0.5, 0.1, 0.1, 0.05, 0.05, 0.02, 0.02])
+    pi = targeted_inclusion(risk, 3)
+    assert pi.sum() == pytest.approx(3) and (pi <= 1).all() and (pi > 0).all()
+    assert (pi[:2] == 1.0).all()  # certain picks where proportion would exceed 1
+    rest = pi[2:] / risk[2:]
+    assert np.allclose(rest, rest[0])  # the others in proportion to their risk

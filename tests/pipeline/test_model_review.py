@@ -1,0 +1,116 @@
+"""Notebook 04, the governance review, on the tiny city: tune, train+evaluate twice, papermill."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+import yaml
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from riskdraw.cli import app
+from tests.conftest import PARAMS, ROOT
+
+pytestmark = pytest.mark.pipeline
+NOTEBOOK = ROOT / "notebooks" / "04-model-review.ipynb"
+MODEL = "review-risk"
+FACTORS = [
+    "abnormal_list_listed_now",
+    "complaint_count_count_365d",
+    "penalty_count_count_1095d",
+    "tax_rating_latest_score",
+    "years_in_existence",
+    "subscribed_capital",
+]
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    paths: dict[str, Path]
+    metrics: dict
+
+
+def _run(*args: str) -> None:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def reviewed(tiny_profile, tmp_path_factory) -> Reviewed:
+    """tune, then train and evaluate twice: two versions of MODEL, both through the gates."""
+    tmp = tmp_path_factory.mktemp("review")
+    paths = {
+        "selection": tmp / "selection.json",
+        "params": tmp / "params.yaml",
+        "tuning": tmp / "tuning.json",
+        "train": tmp / "train.json",
+        "metrics": tmp / "metrics.json",
+    }
+    paths["selection"].write_text(json.dumps({"factors": FACTORS}), encoding="utf-8")
+    raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    raw["tune"] |= {"trials": 3, "capacity": 0.25, "validation_rounds": 2}
+    raw["train"]["model_name"] = MODEL
+    raw["evaluate"]["gates"] |= {"max_calibration_error": 1.0, "slice_floor": 0.0}
+    paths["params"].write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    profile, params = str(tiny_profile.path), str(paths["params"])
+    _run(
+        "tune", "--profile", profile, "--selection", str(paths["selection"]),
+        "--report", str(paths["tuning"]), "--storage", str(tmp / "optuna.db"), "--params", params,
+    )  # fmt: skip
+    for _ in range(2):
+        _run(
+            "train", "--profile", profile, "--tuning", str(paths["tuning"]),
+            "--report", str(paths["train"]), "--params", params,
+        )  # fmt: skip
+        _run(
+            "evaluate", "--profile", profile, "--metrics", str(paths["metrics"]),
+            "--plots", str(tmp / "evaluation"), "--params", params,
+        )  # fmt: skip
+    return Reviewed(paths, json.loads(paths["metrics"].read_text(encoding="utf-8")))
+
+
+@pytest.mark.slow
+def test_the_model_review_notebook_runs_on_the_tiny_city(reviewed, tmp_path):
+    client = MlflowClient()
+    versions = client.search_model_versions(f"name='{MODEL}'")
+    assert len(versions) == 2
+    aliases = client.get_registered_model(MODEL).aliases
+    champion = str(aliases["champion"])  # both pass the loose gates
+    assert reviewed.metrics["promoted"] and str(reviewed.metrics["model_version"]) == champion
+    out = tmp_path / NOTEBOOK.name
+    pm.execute_notebook(
+        NOTEBOOK,
+        out,
+        parameters={
+            "metrics_path": str(reviewed.paths["metrics"]),
+            "tuning_path": str(reviewed.paths["tuning"]),
+            "params_path": str(reviewed.paths["params"]),
+            "model_name": MODEL,
+        },
+        kernel_name="python3",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        execution_timeout=180,
+    )
+    cells = nbformat.read(out, as_version=4).cells
+    outputs = [o for c in cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    images = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert images >= 4
+    text = "\n".join(o.get("text", "") for o in outputs if "text" in o)
+    assert f"champion: version {champion}" in text
+    assert f"challenger: version {aliases['challenger']}" in text
+    cards = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
+    assert any(f"# Model card: {MODEL}" in card and FACTORS[0] in card for card in cards)
+
+
+def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
