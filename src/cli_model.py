@@ -256,8 +256,9 @@ def evaluate(
     ratios, the compliant-inspection reduction, AUC, PR-AUC, Brier, calibration, and hit and
     selection rates per district, industry and entity type; with --truth the oracle ratios.
     Gates: beats the random draw and the current champion, calibration error under the bound,
-    no gated slice below the floor. Each gate is a tag of the model version; `champion` moves
-    only if all pass. Writes METRICS and PLOTS/ (calibration, gains, slices), logs to MLflow.
+    no slice whose classes C and D find less than the floor. Each gate is a tag of the model
+    version; `champion` moves only if all pass. Writes METRICS and PLOTS/ (calibration, gains,
+    slices), logs to MLflow.
     """
     import mlflow
 
@@ -290,7 +291,7 @@ def evaluate(
         settings.cutoffs,
         settings.plan_ratios,
         settings.capacity,
-        settings.gates.slice_min_picks,
+        settings.gates.slice_min_inspections,
     )
     result = evaluate_round(challenger, pop, *args)
     capacity = result["capacity"]

@@ -309,8 +309,8 @@ class Gates(_Strict):
     """What a challenger must show on the held-out round to become champion."""
 
     max_calibration_error: float = Field(gt=0, le=1)
-    slice_floor: float = Field(ge=0, le=1, description="least hit rate of any slice's picks")
-    slice_min_picks: int = Field(ge=1, description="slices with fewer picks are not gated")
+    slice_floor: float = Field(ge=0, le=1, description="least hit rate in any slice's C and D")
+    slice_min_inspections: int = Field(ge=1, description="fewer in classes C, D: not gated")
 
 
 class EvaluateParams(_Strict):

@@ -62,7 +62,7 @@ def evaluate_round(
     cutoffs: dict[str, float],
     plan_ratios: dict[str, float],
     capacity: float | None = None,
-    slice_min_picks: int = 20,
+    slice_min_inspections: int = 20,
 ) -> dict:
     """Every measure of the model on one labelled round (see the module docstring).
 
@@ -74,7 +74,7 @@ def evaluate_round(
         plan_ratios: class -> the share of it a plan draws.
         capacity: the share of the population the inspectors visit; None: as many as the
             round's draw inspected.
-        slice_min_picks: slices with fewer inspected picks report no hit rate.
+        slice_min_inspections: slices with fewer inspections in classes C and D are not gated.
     """
     s = scored(model, population, cutoffs)
     insp = s[s["inspected"].astype(bool)]
@@ -113,7 +113,7 @@ def evaluate_round(
         "calibration_error": calibration_error(y, insp["probability"].to_numpy(), 1 / pi),
         **ranking_metrics(y, insp["probability"].to_numpy(), 1 / pi),
     }
-    out["slices"] = slice_table(s, threshold, slice_min_picks)
+    out["slices"] = slice_table(s, threshold, slice_min_inspections)
     out["tables"] = {
         "calibration": calibration_table(y, insp["probability"].to_numpy(), 1 / pi),
         "gains": gains_table(s["rank_score"].to_numpy(), insp["rank_score"].to_numpy(), y, pi),
@@ -122,20 +122,22 @@ def evaluate_round(
     return out
 
 
-def slice_table(s: pd.DataFrame, threshold: float, min_picks: int) -> pd.DataFrame:
-    """Per slice value: enterprises, the share the model would visit (selection rate), its
-    inspected picks and their hit rate (none under `min_picks`), and the slice's random hit
-    rate."""
+def slice_table(s: pd.DataFrame, threshold: float, min_inspections: int) -> pd.DataFrame:
+    """Per slice value: enterprises, the share the model would visit at capacity (selection
+    rate) and the hit rate of its inspected picks there; the hit rate of the inspected in the
+    high classes C and D, the ones a plan draws most (none under `min_inspections`:
+    these are what the slice gate checks); and the slice's random-draw hit rate."""
     rows = []
     insp_mask = s["inspected"].astype(bool).to_numpy()
     chosen = s["rank_score"].to_numpy() >= threshold
+    high = s["risk_class"].isin(["C", "D"]).to_numpy()
+    y, pi = s["problem"].to_numpy(), s["inclusion_probability"].to_numpy()
     for name, prefix in SLICES.items():
         labels = slice_labels(s, prefix).to_numpy()
         for value in sorted(set(labels)):
             here = labels == value
             sub = here & insp_mask
-            hit = sub & chosen
-            y, pi = s["problem"].to_numpy(), s["inclusion_probability"].to_numpy()
+            hit, targeted = sub & chosen, sub & high
             rows.append(
                 {
                     "slice": name,
@@ -144,7 +146,13 @@ def slice_table(s: pd.DataFrame, threshold: float, min_picks: int) -> pd.DataFra
                     "selection_rate": float(chosen[here].mean()),
                     "inspections": int(sub.sum()),
                     "picked_inspections": int(hit.sum()),
-                    "hit_rate_model": ht_mean(y[hit], pi[hit]) if hit.sum() >= min_picks else None,
+                    "hit_rate_model": ht_mean(y[hit], pi[hit]) if hit.any() else None,
+                    "targeted_inspections": int(targeted.sum()),
+                    "hit_rate_targeted": (
+                        ht_mean(y[targeted], pi[targeted])
+                        if targeted.sum() >= min_inspections
+                        else None
+                    ),
                     "hit_rate_random": ht_mean(y[sub], pi[sub]) if sub.any() else None,
                 }
             )
@@ -222,33 +230,34 @@ def promotion_gates(
 
     Args:
         result: `evaluate_round()`'s measures of the challenger.
-        slices: its slice table; slices with a hit rate (enough inspected picks) are gated.
+        slices: its slice table; slices with a targeted hit rate (enough inspections in the
+            high classes) are gated.
         champion_rate: the current champion's hit rate at capacity on the same round (None:
             no champion, or the challenger is the champion).
         champion_version: the current champion's version, for the record.
         bounds: `max_calibration_error`, `slice_floor` (the `evaluate.gates` params).
     """
-    gated = slices[slices["hit_rate_model"].notna()]
-    weakest = gated.loc[gated["hit_rate_model"].idxmin()] if len(gated) else None
+    gated = slices[slices["hit_rate_targeted"].notna()]
+    weakest = gated.loc[gated["hit_rate_targeted"].idxmin()] if len(gated) else None
     return {
         "beats_random": {
-            "passed": result["hit_rate_model"] > result["hit_rate_random"],
+            "passed": bool(result["hit_rate_model"] > result["hit_rate_random"]),
             "detail": {"model": result["hit_rate_model"], "random": result["hit_rate_random"]},
         },
         "beats_champion": {
-            "passed": champion_rate is None or result["hit_rate_model"] >= champion_rate,
+            "passed": bool(champion_rate is None or result["hit_rate_model"] >= champion_rate),
             "detail": {"champion_version": champion_version, "champion": champion_rate},
         },
         "calibration": {
-            "passed": result["calibration_error"] <= bounds.max_calibration_error,
+            "passed": bool(result["calibration_error"] <= bounds.max_calibration_error),
             "detail": {"error": result["calibration_error"], "bound": bounds.max_calibration_error},
         },
         "slices": {
-            "passed": weakest is None or weakest["hit_rate_model"] >= bounds.slice_floor,
+            "passed": bool(weakest is None or weakest["hit_rate_targeted"] >= bounds.slice_floor),
             "detail": {
                 "gated_slices": len(gated),
                 "weakest": None if weakest is None else f"{weakest['slice']}={weakest['value']}",
-                "weakest_hit_rate": None if weakest is None else weakest["hit_rate_model"],
+                "weakest_hit_rate": None if weakest is None else weakest["hit_rate_targeted"],
                 "floor": bounds.slice_floor,
             },
         },

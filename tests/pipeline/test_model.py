@@ -130,13 +130,12 @@ def test_promotion_to_champion_goes_only_through_the_gates(tuned, tiny_profile):
     for key in ("hit_rate_random", "hit_rate_by_class", "hit_rate_plan", "compliant_reduction"):
         assert key in second
     assert set(second["hit_rate_by_class"]) == {"A", "B", "C", "D"}
+    assert all(type(ok) is bool for ok in second["gates"].values())  # true JSON booleans
 
-
-def test_the_registered_model_serves_probabilities_through_mlflow(tuned, tiny_profile):
+    # The champion serves probabilities through MLflow's own loader (as the service will).
     import pandas as pd
 
-    model = mlflow.pyfunc.load_model("models:/tiny-loose@champion")
-    frame = pd.read_parquet(tiny_profile.path).head(50)
-    out = model.predict(frame[FACTORS])
+    served = mlflow.pyfunc.load_model("models:/tiny-loose@champion")
+    out = served.predict(pd.read_parquet(tiny_profile.path).head(50)[FACTORS])
     assert list(out.columns) == ["probability", "rank_score"]
     assert out["probability"].between(0, 1).all()
