@@ -114,7 +114,7 @@ def tune(
             )
         best = study.best_trial
         mlflow.log_params({f"best.{k}": v for k, v in best.params.items()})
-        mlflow.log_metrics({k: v for k, v in best.user_attrs.items()})
+        mlflow.log_metrics(dict(best.user_attrs))
     states = [t.state.name.lower() for t in study.trials]
     compared = {"LightGBM tuned (best trial)": best.user_attrs}
     scorecard = {k: r.model_dump(exclude_none=True) for k, r in settings.scorecard.items()}
@@ -344,26 +344,23 @@ def _evaluation_plots(result: dict, folder: Path) -> None:
     import matplotlib.pyplot as plt
 
     cal, gains = result["tables"]["calibration"], result["tables"]["gains"]
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="perfect")
-    ax.plot(cal["predicted"], cal["observed"], marker="o", label="model")
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("share found with a problem")
-    ax.set_title("Calibration on the held-out round")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / "calibration.png", dpi=90)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="random draw")
-    ax.plot(gains["share_visited"], gains["share_of_problems_found"], marker="o", label="model")
-    ax.set_xlabel("share of enterprises visited (highest risk first)")
-    ax.set_ylabel("share of the problems found")
-    ax.set_title("Gains on the held-out round")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / "gains.png", dpi=90)
-    plt.close(fig)
+    for name, x, y, diagonal, xlabel, ylabel, title, size in (
+        ("calibration", cal["predicted"], cal["observed"], "perfect", "predicted probability",
+         "share found with a problem", "Calibration on the held-out round", (5, 5)),
+        ("gains", gains["share_visited"], gains["share_of_problems_found"], "random draw",
+         "share of enterprises visited (highest risk first)", "share of the problems found",
+         "Gains on the held-out round", (6, 5)),
+    ):  # fmt: skip
+        fig, ax = plt.subplots(figsize=size)
+        ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label=diagonal)
+        ax.plot(x, y, marker="o", label="model")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / f"{name}.png", dpi=90)
+        plt.close(fig)
 
 
 def _evaluation_summary(m: dict) -> None:

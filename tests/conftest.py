@@ -28,6 +28,41 @@ def simulate_params(**overrides) -> SimulateParams:
     return load_section("simulate", PARAMS, **overrides)
 
 
+MODEL_FACTORS = [
+    "abnormal_list_listed_now",
+    "complaint_count_count_365d",
+    "penalty_count_count_1095d",
+    "tax_rating_latest_score",
+    "years_in_existence",
+    "subscribed_capital",
+]
+"""Factors the model stages' tests use on the tiny city (selection is tested on its own)."""
+
+
+def model_params(folder: Path, name: str, trials: int = 4, **gates) -> str:
+    """params.yaml with few trials, a wide capacity (the tiny city inspects ~100 a round), its
+    own registered model name and the given promotion gates; returns its path."""
+    import yaml
+
+    raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    raw["tune"] |= {"trials": trials, "capacity": 0.25, "validation_rounds": 2}
+    raw["train"]["model_name"] = name
+    raw["evaluate"]["gates"] |= gates
+    path = folder / f"params-{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def run_cli(*args: str) -> None:
+    """Run a `riskdraw` command in process; it must succeed."""
+    from typer.testing import CliRunner
+
+    from riskdraw.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="session")
 def tiny_city(tmp_path_factory) -> City:
     """A 2,000-enterprise city with every source, written once for the whole session."""

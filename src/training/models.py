@@ -58,8 +58,8 @@ class RuleScorecard(ClassifierMixin, BaseEstimator):
     `points * value / per`, at most `cap`; the sum is the score.
 
     Args:
-        rules: attribute -> {"points": ..., "per": 1, "cap": ...}; a negative `per` scores
-            small values (e.g. years in existence below a bound: see `below`).
+        rules: attribute -> {"points": ..., "per": 1, "cap": ...}; with "below": b, the
+            points go to values under b instead (e.g. years in existence below 1).
 
     `fit` checks the attributes and maps points to a probability with a one-variable logistic
     regression (the rules rank; the data only say what a point is worth).

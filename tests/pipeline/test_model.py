@@ -6,39 +6,12 @@ import json
 
 import mlflow
 import pytest
-import yaml
 from mlflow import MlflowClient
-from typer.testing import CliRunner
 
-from riskdraw.cli import app
 from riskdraw.tracking import use_experiment
-from tests.conftest import PARAMS
-
-FACTORS = [
-    "abnormal_list_listed_now",
-    "complaint_count_count_365d",
-    "penalty_count_count_1095d",
-    "tax_rating_latest_score",
-    "years_in_existence",
-    "subscribed_capital",
-]
-
-
-def _params(tmp_path, name: str, **evaluate) -> str:
-    """params.yaml with few trials, a wide capacity (the tiny city inspects ~100 a round) and
-    its own registered model name."""
-    raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-    raw["tune"] |= {"trials": 4, "capacity": 0.25, "validation_rounds": 2}
-    raw["train"]["model_name"] = name
-    raw["evaluate"]["gates"] |= evaluate
-    path = tmp_path / f"params-{name}.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return str(path)
-
-
-def _run(*args: str) -> None:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+from tests.conftest import MODEL_FACTORS as FACTORS
+from tests.conftest import model_params as _params
+from tests.conftest import run_cli as _run
 
 
 @pytest.fixture(scope="module")

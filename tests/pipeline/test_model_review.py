@@ -9,24 +9,15 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
-import yaml
 from mlflow import MlflowClient
-from typer.testing import CliRunner
 
-from riskdraw.cli import app
-from tests.conftest import PARAMS, ROOT
+from tests.conftest import MODEL_FACTORS as FACTORS
+from tests.conftest import ROOT, model_params
+from tests.conftest import run_cli as _run
 
 pytestmark = pytest.mark.pipeline
 NOTEBOOK = ROOT / "notebooks" / "04-model-review.ipynb"
 MODEL = "review-risk"
-FACTORS = [
-    "abnormal_list_listed_now",
-    "complaint_count_count_365d",
-    "penalty_count_count_1095d",
-    "tax_rating_latest_score",
-    "years_in_existence",
-    "subscribed_capital",
-]
 
 
 @dataclass(frozen=True)
@@ -35,28 +26,20 @@ class Reviewed:
     metrics: dict
 
 
-def _run(*args: str) -> None:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-
-
 @pytest.fixture(scope="module")
 def reviewed(tiny_profile, tmp_path_factory) -> Reviewed:
     """tune, then train and evaluate twice: two versions of MODEL, both through the gates."""
     tmp = tmp_path_factory.mktemp("review")
     paths = {
         "selection": tmp / "selection.json",
-        "params": tmp / "params.yaml",
         "tuning": tmp / "tuning.json",
         "train": tmp / "train.json",
         "metrics": tmp / "metrics.json",
     }
     paths["selection"].write_text(json.dumps({"factors": FACTORS}), encoding="utf-8")
-    raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-    raw["tune"] |= {"trials": 3, "capacity": 0.25, "validation_rounds": 2}
-    raw["train"]["model_name"] = MODEL
-    raw["evaluate"]["gates"] |= {"max_calibration_error": 1.0, "slice_floor": 0.0}
-    paths["params"].write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    paths["params"] = Path(
+        model_params(tmp, MODEL, trials=3, max_calibration_error=1.0, slice_floor=0.0)
+    )
     profile, params = str(tiny_profile.path), str(paths["params"])
     _run(
         "tune", "--profile", profile, "--selection", str(paths["selection"]),
