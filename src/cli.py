@@ -438,6 +438,11 @@ def select(
     _selection_summary(result)
 
 
+def _number(value: float | None) -> str:
+    """A measure to three places, or n/a where it is undefined (one outcome only)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _selection_plot(selector, comparison: dict, path: Path) -> None:
     import matplotlib
 
@@ -458,7 +463,7 @@ def _selection_plot(selector, comparison: dict, path: Path) -> None:
         ax.set_title(title, fontsize=10)
     fig.suptitle(
         "The first 30 attributes in consensus order (red: the chosen factors); "
-        + ", ".join(f"{k} AUC {v['val_auc_lightgbm']:.3f}" for k, v in comparison.items()),
+        + ", ".join(f"{k} AUC {_number(v['val_auc_lightgbm'])}" for k, v in comparison.items()),
         fontsize=10,
     )
     fig.tight_layout()

@@ -64,7 +64,7 @@ def tune(
     from riskdraw.tracking import file_digest, git_commit, use_experiment
     from riskdraw.training.baselines import baselines
     from riskdraw.training.rounds import RoundSplit
-    from riskdraw.training.tuning import folds, tune, validate
+    from riskdraw.training.tuning import OBJECTIVE, folds, tune, validate
 
     _logging(verbose)
     settings = _load("tune", params, trials=trials)
@@ -85,6 +85,7 @@ def tune(
                 "capacity": settings.capacity,
                 "trials": settings.trials,
                 "seed": settings.seed,
+                "objective": OBJECTIVE,
             }
         )
 
@@ -108,7 +109,7 @@ def tune(
                 settings.trials,
                 settings.seed,
                 f"sqlite:///{storage.resolve()}",
-                f"{settings.study}-{tags['data_version'][:12]}",  # new data: a new study
+                _study_name(settings, tags["data_version"], factors, folds_),
                 on_trial,
                 fixed=dict(settings.fixed),
             )
@@ -140,13 +141,40 @@ def tune(
     _comparison_table("tuned model and baselines, mean over the validation rounds", compared)
 
 
+def _study_name(settings, data_version: str, factors: list[str], folds_) -> str:
+    """The study's name: new data, factors, search space, folds or objective make a new study;
+    the same ones resume it."""
+    import hashlib
+    import json
+
+    from riskdraw.training.tuning import OBJECTIVE
+
+    setup = [
+        data_version,
+        factors,
+        settings.space,
+        dict(settings.fixed),
+        settings.capacity,
+        settings.seed,
+        [str(f.round.date()) for f in folds_],
+        OBJECTIVE,
+    ]
+    key = hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{settings.study}-{key[:12]}"
+
+
 def _comparison_table(title: str, compared: dict) -> None:
-    table = Table("model", "hit rate at capacity", "AUC", "PR-AUC", "Brier", title=title)
+    table = Table(
+        "model", "hit rate at capacity", "AUC", "PR-AUC", "Brier", "log-loss", title=title
+    )
     for name, m in compared.items():
         table.add_row(
             name,
             f"{m['val_hit_rate_at_capacity']:.1%}",
-            *(f"{m[k]:.3f}" for k in ("val_auc", "val_pr_auc", "val_brier")),  # nan if unknown
+            *(
+                f"{m.get(k, float('nan')):.3f}"
+                for k in ("val_auc", "val_pr_auc", "val_brier", "val_log_loss")
+            ),
         )
     console.print(table)
 
@@ -161,14 +189,16 @@ def train(
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Fit the final model, calibrate it on a later round, register it as `challenger`.
+    """Fit the final model, calibrate it out of time, register it as `challenger`.
 
     Reads params.yaml `train` (and `tune.holdout_rounds`). LightGBM with tune's best parameters
-    is fitted on every training round but the latest (inspections weighted by inverse inclusion
-    probabilities), its probabilities calibrated (isotonic) on the latest; the held-out rounds
-    are never read. The model is logged to MLflow (experiment riskdraw-model) as a pyfunc that
-    returns probabilities, with signature, input example and model card, registered as a new
-    version of `train.model_name` with alias `challenger`. Writes REPORT.
+    is fitted on every training round (inspections weighted by inverse inclusion
+    probabilities); its probabilities are calibrated (isotonic) on the scores that each of the
+    latest `calibration_rounds` rounds gets from the same learner fitted on the rounds before
+    it; the held-out rounds are never read. The model is logged to MLflow (experiment
+    riskdraw-model) as a pyfunc that returns probabilities, with signature, input example and
+    model card, registered as a new version of `train.model_name` with alias `challenger`.
+    Writes REPORT.
     """
     import mlflow
 
@@ -188,23 +218,23 @@ def train(
     factors = tuned["factors"]
     frame = _rounds_frame(profile)
     split = RoundSplit.of(frame, holdout)
-    fit, cal = inspected(frame, split.fit), inspected(frame, [split.calibrate])
-    model = RiskModel(lightgbm_model(tuned["best_params"], settings.seed), factors).fit(
+    fit = inspected(frame, split.training)
+    model = RiskModel(
+        lightgbm_model(tuned["best_params"], settings.seed), factors, settings.calibration_rounds
+    ).fit(
         fit,
         fit["problem"].to_numpy(dtype=int),
         sample_weight=weights(fit),
-        X_calibrate=cal,
-        y_calibrate=cal["problem"].to_numpy(dtype=int),
-        weight_calibrate=weights(cal),
+        rounds=fit["as_of_date"].to_numpy(),
     )
-    p_cal = model.predict_proba(cal)[:, 1]
+    calibrated_on = set(model.calibrated_on_)
     data = {
         "data_version": file_digest(profile),
-        "fit_rounds": [str(d.date()) for d in split.fit],
-        "calibration_round": str(split.calibrate.date()),
+        "fit_rounds": [str(d.date()) for d in split.training],
+        "calibration_rounds": [str(d.date()) for d in model.calibrated_on_],
         "held_out_rounds": [str(d.date()) for d in split.holdout],
         "fit_rows": len(fit),
-        "calibration_rows": len(cal),
+        "calibration_rows": int(fit["as_of_date"].isin(calibrated_on).sum()),
     }
     card = model_card(settings.model_name, factors, tuned, data)
     with mlflow.start_run(experiment_id=use_experiment("model"), run_name="train") as run:
@@ -218,17 +248,17 @@ def train(
                 **{k: v for k, v in data.items() if k != "data_version"},
             }
         )
-        mlflow.log_metric(  # in sample: the calibration was fitted on this round
-            "calibration_error_in_sample",
-            calibration_error(cal["problem"].to_numpy(), p_cal, weights(cal)),
+        mlflow.log_metric(  # in sample: the map was fitted on these out-of-time scores
+            "calibration_error_in_sample", calibration_error(*model.out_of_time_)
         )
         version = log_model(model, fit, settings.model_name, card)
     result = {"model_name": settings.model_name, "version": version, "run_id": run.info.run_id}
     write_json(report, result | data | {"factors": factors})
     console.print(
         f"registered [bold]{settings.model_name}[/bold] version {version} as challenger "
-        f"(fitted on {len(fit):,} inspections in {len(split.fit)} rounds, calibrated on "
-        f"{len(cal):,} of {split.calibrate.date()})"
+        f"(fitted on {len(fit):,} inspections in {len(split.training)} rounds, calibrated on "
+        f"the out-of-time scores of {data['calibration_rows']:,} in "
+        f"{', '.join(data['calibration_rounds'])})"
     )
 
 
@@ -300,7 +330,13 @@ def evaluate(
     if truth is not None:
         rounds = sorted(frame["as_of_date"].unique())
         number = rounds.index(held) + 1
-        out |= oracle_ratios(result["scored"], simulated_truth(truth, entities, number), capacity)
+        out |= oracle_ratios(
+            result["scored"],
+            simulated_truth(truth, entities, number),
+            capacity,
+            settings.cutoffs,
+            settings.plan_ratios,
+        )
     champion_rate = None
     if champion is not None and champion_version != version:
         champion_rate = evaluate_round(champion, pop, *args)["hit_rate_model"]
@@ -406,13 +442,18 @@ def _evaluation_summary(m: dict) -> None:
             m.get("expected_hit_rate_by_class", {}).get(c),
         )
     ratios = ", ".join(f"{c} {r:.0%}" for c, r in m["plan_ratios"].items())
-    row(f"plan ({ratios})", m["hit_rate_plan"], "", "")
+    row(f"plan ({ratios})", m["hit_rate_plan"], "", "", m.get("expected_hit_rate_plan"))
+    if truth:
+        row("plan on the oracle's classes", None, "", "", m["expected_hit_rate_plan_oracle"])
     console.print(table)
     auc = "n/a (one outcome only)" if m["auc"] is None else f"{m['auc']:.3f}"
-    line = (
-        f"compliant-inspection reduction {m['compliant_reduction']:.1%}; AUC {auc}; "
-        f"calibration error {m['calibration_error']:.3f}"
-    )
+    line = f"compliant-inspection reduction {m['compliant_reduction']:.1%}"
+    if "oracle_ratio" in m:
+        line += (
+            f" (expected {m['expected_compliant_reduction']:.1%}, with the oracle's classes "
+            f"{m['expected_compliant_reduction_oracle']:.1%})"
+        )
+    line += f"; AUC {auc}; calibration error {m['calibration_error']:.3f}"
     if "oracle_ratio" in m:
         line += f"; oracle ratio {m['oracle_ratio']:.3f} (full {m['oracle_ratio_full']:.3f})"
     console.print(line)

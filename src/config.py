@@ -125,6 +125,8 @@ class Conduct(_Strict):
     deregistration_per_year: float = Field(ge=0, lt=1)
     penalty_after_problem: float = Field(ge=0, le=1)
     conduct_weight: float = Field(ge=0)
+    habitual_share: float = Field(0.0, ge=0, lt=1)
+    habitual_shift: float = Field(0.0, ge=0)
 
 
 class Mess(_Strict):
@@ -299,10 +301,11 @@ class TuneParams(_Strict):
 
 
 class TrainParams(_Strict):
-    """The `train` section: the registered model's name and seed."""
+    """The `train` section: the registered model's name, seed and calibration rounds."""
 
     model_name: str
     seed: int
+    calibration_rounds: int = Field(ge=1)
 
 
 class Gates(_Strict):

@@ -55,6 +55,8 @@ def build_world(params: SimulateParams) -> tuple[World, pd.DataFrame]:
         end,
         params.active_share_at_start,
         params.conduct.deregistration_per_year,
+        params.conduct.habitual_share,
+        params.conduct.habitual_shift,
     )
     world = World(params=params, population=population)
     simulate_activity(r_act, world)

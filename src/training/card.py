@@ -29,8 +29,9 @@ def model_card(name: str, factors: list[str], tuned: dict, data: dict) -> str:
         "",
         f"- data version (profile digest): `{data['data_version']}`",
         f"- fitted on {data['fit_rows']:,} inspections of rounds {', '.join(data['fit_rounds'])}",
-        f"- calibrated (isotonic) on {data['calibration_rows']:,} inspections of round "
-        f"{data['calibration_round']}",
+        f"- calibrated (isotonic) on {data['calibration_rows']:,} inspections of rounds "
+        f"{', '.join(data['calibration_rounds'])}, each scored by a model fitted on the rounds "
+        "before it",
         f"- held out for evaluation: {', '.join(data['held_out_rounds'])} (never read in training)",
         "- inspections weighted by the inverse of their inclusion probability in the draw",
         "",
@@ -48,11 +49,11 @@ def model_card(name: str, factors: list[str], tuned: dict, data: dict) -> str:
         "## Validation (mean over the validation rounds "
         f"{', '.join(tuned['validation_rounds'])}; capacity {tuned['capacity']:.0%})",
         "",
-        "| model | hit rate at capacity | AUC | PR-AUC | Brier |",
-        "|---|---|---|---|---|",
+        "| model | hit rate at capacity | AUC | PR-AUC | Brier | log-loss |",
+        "|---|---|---|---|---|---|",
         *[
             f"| {m} | {v['val_hit_rate_at_capacity']:.1%} | {v['val_auc']:.3f} | "
-            f"{v['val_pr_auc']:.3f} | {v['val_brier']:.3f} |"
+            f"{v['val_pr_auc']:.3f} | {v['val_brier']:.3f} | {v['val_log_loss']:.3f} |"
             for m, v in tuned["compared"].items()
         ],
         "",

@@ -159,19 +159,28 @@ def slice_table(s: pd.DataFrame, threshold: float, min_inspections: int) -> pd.D
     return pd.DataFrame(rows)
 
 
-def oracle_ratios(scored_population: pd.DataFrame, truth: pd.DataFrame, capacity: float) -> dict:
+def oracle_ratios(
+    scored_population: pd.DataFrame,
+    truth: pd.DataFrame,
+    capacity: float,
+    cutoffs: dict[str, float],
+    plan_ratios: dict[str, float],
+) -> dict:
     """The model's picks against the best picks knowable (simulated city only).
 
     Args:
-        scored_population: `scored()` rows of the round (entity_id, rank_score).
+        scored_population: `scored()` rows of the round (entity_id, rank_score, risk_class).
         truth: per entity_id of the round, `p_known` (the best probability the records allow)
             and `p_full` (with the latent risk no record shows).
         capacity: the share of the population picked.
+        cutoffs: the class cut-offs (for the oracle's own classes, cut on `p_known`).
+        plan_ratios: class -> the share of it a plan draws.
 
     Returns:
         `oracle_ratio`: expected hit rate (mean true probability) of the model's picks over
         that of the same number picked by `p_known`; `oracle_ratio_full`: over picks by
-        `p_full`; and the three expected hit rates.
+        `p_full`; the three expected hit rates; and the plan's expected hit rate and
+        compliant-inspection reduction with the model's classes and with the oracle's.
     """
     frame = scored_population[["entity_id", "rank_score", "risk_class"]].merge(
         truth[["entity_id", "p_known", "p_full"]], on="entity_id", how="inner"
@@ -183,8 +192,14 @@ def oracle_ratios(scored_population: pd.DataFrame, truth: pd.DataFrame, capacity
         order = np.argsort(-frame[column].to_numpy(), kind="stable")[:k]
         return float(expected[order].mean())
 
+    def plan(classes: np.ndarray) -> float:
+        w = pd.Series(classes).map(plan_ratios).to_numpy(dtype=float)
+        return float((w * expected).sum() / w.sum())
+
     model, known, full = top("rank_score"), top("p_known"), top("p_full")
     by_class = frame.groupby("risk_class")["p_full"].mean()
+    plan_model = plan(frame["risk_class"].to_numpy())
+    plan_oracle = plan(risk_class(frame["p_known"].to_numpy(), cutoffs))
     return {
         "oracle_ratio": model / known,
         "oracle_ratio_full": model / full,
@@ -195,6 +210,12 @@ def oracle_ratios(scored_population: pd.DataFrame, truth: pd.DataFrame, capacity
         "expected_hit_rate_by_class": {
             c: (float(by_class[c]) if c in by_class else None) for c in RISK_CLASSES
         },
+        "expected_hit_rate_plan": plan_model,
+        "expected_compliant_reduction": compliant_reduction(plan_model, float(expected.mean())),
+        "expected_hit_rate_plan_oracle": plan_oracle,
+        "expected_compliant_reduction_oracle": compliant_reduction(
+            plan_oracle, float(expected.mean())
+        ),
         "matched_enterprises": len(frame),
     }
 

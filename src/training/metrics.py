@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
 
 def ht_mean(y: np.ndarray, inclusion: np.ndarray) -> float:
@@ -121,14 +121,17 @@ def gains_table(
 
 
 def ranking_metrics(y: np.ndarray, p: np.ndarray, weight: np.ndarray) -> dict[str, float | None]:
-    """AUC, PR-AUC (average precision) and Brier score, weighted; None where `y` holds one
-    outcome only."""
+    """AUC, PR-AUC (average precision), Brier score and log-loss, weighted; AUC and PR-AUC are
+    None where `y` holds one outcome only."""
     y = np.asarray(y, dtype=int)
     both = len(np.unique(y)) == 2
     return {
         "auc": float(roc_auc_score(y, p, sample_weight=weight)) if both else None,
         "pr_auc": float(average_precision_score(y, p, sample_weight=weight)) if both else None,
         "brier": float(brier_score_loss(y, p, sample_weight=weight)),
+        "log_loss": float(
+            log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), sample_weight=weight, labels=[0, 1])
+        ),
     }
 
 

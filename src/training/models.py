@@ -94,16 +94,25 @@ class RuleScorecard(ClassifierMixin, BaseEstimator):
 
 
 class RiskModel(ClassifierMixin, BaseEstimator):
-    """A learner on the factors, its probabilities calibrated on a later round.
+    """A learner on the factors, its probabilities calibrated on rounds later than it was
+    fitted on.
+
+    `fit` is cross-fitted over time: for each of the latest `calibration_rounds` rounds in X, a
+    copy of the learner fitted on the earlier rounds scores that round; an isotonic map from
+    those out-of-time scores to the outcomes is the calibration. The learner itself is then
+    fitted on every round, so the latest inspections shape the ranking too (the map, learned on
+    learners with a little less data, stays close: the tree ensemble's parameters are the same).
 
     Args:
         estimator: the (unfitted) learner, e.g. `lightgbm_model(best_params)`.
         factors: the columns it reads, in order; a profile without one of them is an error.
+        calibration_rounds: how many of the latest rounds are scored out of time for the map.
     """
 
-    def __init__(self, estimator, factors: list[str]) -> None:
+    def __init__(self, estimator, factors: list[str], calibration_rounds: int = 3) -> None:
         self.estimator = estimator
         self.factors = factors
+        self.calibration_rounds = calibration_rounds
 
     def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         missing = [f for f in self.factors if f not in X.columns]
@@ -117,19 +126,41 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         y: np.ndarray,
         sample_weight: np.ndarray | None = None,
         *,
-        X_calibrate: pd.DataFrame,
-        y_calibrate: np.ndarray,
-        weight_calibrate: np.ndarray | None = None,
+        rounds: np.ndarray,
     ) -> RiskModel:
-        """Fit the learner on (X, y), then the isotonic map from its scores to probabilities on
-        the later rows (X_calibrate, y_calibrate)."""
-        self.estimator_ = clone(self.estimator).fit(
-            self._matrix(X), np.asarray(y), sample_weight=sample_weight
-        )
-        raw = self.estimator_.predict_proba(self._matrix(X_calibrate))[:, 1]
+        """Fit the calibration out of time, then the learner on all of (X, y).
+
+        Args:
+            X, y, sample_weight: the inspected of every training round, their outcomes and
+                weights (inverse inclusion probabilities).
+            rounds: each row's round (as-of date); at least two distinct rounds.
+        """
+        rounds = np.asarray(rounds)
+        y = np.asarray(y, dtype=int)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        dates = np.unique(rounds)
+        if len(dates) < 2:
+            raise ValueError("calibration needs a round later than the rounds a model is fitted on")
+        later = dates[max(1, len(dates) - self.calibration_rounds) :]
+        scores, outcomes, weights = [], [], []
+        for r in later:
+            before, on = rounds < r, rounds == r
+            learner = clone(self.estimator).fit(
+                self._matrix(X[before]), y[before], sample_weight=w[before]
+            )
+            scores.append(learner.predict_proba(self._matrix(X[on]))[:, 1])
+            outcomes.append(y[on])
+            weights.append(w[on])
         self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-            raw, np.asarray(y_calibrate, dtype=float), sample_weight=weight_calibrate
+            np.concatenate(scores), np.concatenate(outcomes).astype(float), np.concatenate(weights)
         )
+        self.calibrated_on_ = [pd.Timestamp(r) for r in later]
+        self.out_of_time_ = (
+            self.calibrator_.predict(np.concatenate(scores)),
+            np.concatenate(outcomes),
+            np.concatenate(weights),
+        )
+        self.estimator_ = clone(self.estimator).fit(self._matrix(X), y, sample_weight=w)
         self.classes_ = np.array([0, 1])
         return self
 

@@ -4,8 +4,9 @@ and which it never sees.
 The profile holds one snapshot per inspection round (every enterprise open at its as-of date,
 the inspected ones labelled) and one at the screening date. The last `holdout_rounds` rounds
 are held out: only `riskdraw evaluate` reads them. Of the training rounds, tuning validates on
-the latest `validation_rounds` (each fitted on the rounds before it: rolling origin), and the
-final model is fitted on all but the latest training round and calibrated on that one.
+the latest `validation_rounds` (each fitted on the rounds before it: rolling origin); the final
+model is fitted on every training round, its calibration learned from the scores each of the
+latest rounds gets from a model fitted on the rounds before it (`models.RiskModel`).
 """
 
 from __future__ import annotations
@@ -38,16 +39,6 @@ class RoundSplit:
             )
         cut = len(dates) - holdout_rounds
         return cls(tuple(dates[:cut]), tuple(dates[cut:]))
-
-    @property
-    def fit(self) -> tuple[pd.Timestamp, ...]:
-        """The rounds the final model is fitted on: all training rounds but the latest."""
-        return self.training[:-1]
-
-    @property
-    def calibrate(self) -> pd.Timestamp:
-        """The round the final model's probabilities are calibrated on (later than `fit`)."""
-        return self.training[-1]
 
     def validation_folds(self, n: int) -> list[tuple[tuple[pd.Timestamp, ...], pd.Timestamp]]:
         """Rolling origin over the latest `n` training rounds: (rounds to fit on, round to

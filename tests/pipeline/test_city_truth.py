@@ -7,12 +7,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from riskdraw.config import load_section
+from riskdraw.domain.risk import risk_class
 from riskdraw.simcity.city import build_world
 from riskdraw.simcity.drivers import MECHANISMS, driver_values
 from riskdraw.simcity.rounds import expected_probability, is_open
-from tests.conftest import ROOT, simulate_params
+from riskdraw.training.metrics import compliant_reduction
+from tests.conftest import PARAMS, ROOT, simulate_params
 
 pytestmark = pytest.mark.pipeline
 
@@ -146,3 +150,30 @@ def test_a_targeted_draw_has_inclusion_probabilities_in_proportion_to_risk():
     assert (pi[:2] == 1.0).all()  # certain picks where proportion would exceed 1
     rest = pi[2:] / risk[2:]
     assert np.allclose(rest, rest[0])  # the others in proportion to their risk
+
+
+def test_the_plan_target_needs_a_concentrated_city_whose_top_is_certain(default_city):
+    """Why the default city cannot reach a 75% cut in compliant visits with the 1/2/10/30% plan,
+    and what a city that can looks like (configs/concentrated-city.yaml)."""
+    evaluate = load_section("evaluate", PARAMS)
+    concentrated = build_world(
+        load_section(
+            "simulate", PARAMS, ROOT / "configs" / "concentrated-city.yaml", entities=20_000
+        )
+    )
+
+    def best_knowable(truth):
+        last = truth[truth["round"] == truth["round"].max()]
+        p = last["p_known"].to_numpy()
+        draw = pd.Series(risk_class(p, evaluate.cutoffs)).map(evaluate.plan_ratios).to_numpy()
+        plan = (draw * p).sum() / draw.sum()
+        top = np.sort(p)[::-1][: int(0.05 * len(p))].mean()
+        return compliant_reduction(plan, p.mean()), top
+
+    reduction, top = best_knowable(default_city[1])
+    assert reduction < 0.5 and 0.82 <= top <= 0.95  # the top 5% mean something; 75% is out of reach
+    reduction, top = best_knowable(concentrated[1])
+    assert reduction >= 0.75 and top > 0.99  # the plan can get there; the top 5% are certain
+    entities = concentrated[0].entities
+    assert abs(entities["habitual"].mean() - 0.15) < 0.01
+    assert not default_city[0].entities["habitual"].any()

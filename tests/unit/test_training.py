@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from riskdraw.domain.risk import risk_class
+from riskdraw.training.evaluation import oracle_ratios
 from riskdraw.training.metrics import (
     calibration_error,
     capacity_threshold,
@@ -14,9 +15,13 @@ from riskdraw.training.metrics import (
     gains_table,
     hit_rate_at_capacity,
     ht_mean,
+    ranking_metrics,
 )
 from riskdraw.training.models import RiskModel, RuleScorecard, lightgbm_model
 from riskdraw.training.rounds import RoundSplit, inspected
+from riskdraw.training.tuning import objective_value
+
+RATIOS = {"A": 0.01, "B": 0.02, "C": 0.10, "D": 0.30}
 
 
 def test_foshan_figures_give_its_compliant_reduction():
@@ -105,7 +110,6 @@ def test_rounds_split_by_time_and_never_hand_out_the_held_out():
     frame = _profile(rounds=5)
     split = RoundSplit.of(frame, holdout_rounds=1)
     assert len(split.training) == 4 and split.holdout == (pd.Timestamp("2023-09-01"),)
-    assert split.calibrate > max(split.fit)
     for fit, valid in split.validation_folds(2):
         assert max(fit) < valid and valid not in split.holdout
     assert [v for _, v in split.validation_folds(10)] == list(split.training[1:])
@@ -115,13 +119,18 @@ def test_rounds_split_by_time_and_never_hand_out_the_held_out():
         RoundSplit.of(_profile(rounds=2), holdout_rounds=1)
 
 
-def test_the_risk_model_is_calibrated_on_a_later_round_and_refuses_missing_factors():
-    frame = _profile(rounds=3, n=3000)
+def test_the_risk_model_is_calibrated_on_later_rounds_and_refuses_missing_factors():
+    frame = _profile(rounds=4, n=3000)
     split = RoundSplit.of(frame, holdout_rounds=1)
-    fit, cal = inspected(frame, split.fit), inspected(frame, [split.calibrate])
-    model = RiskModel(lightgbm_model({"n_estimators": 50}), ["x", "noise"]).fit(
-        fit, fit["problem"], X_calibrate=cal, y_calibrate=cal["problem"]
+    fit = inspected(frame, split.training)
+    model = RiskModel(lightgbm_model({"n_estimators": 50}), ["x", "noise"], 3).fit(
+        fit, fit["problem"], rounds=fit["as_of_date"]
     )
+    # Three training rounds: the two later ones are scored by models of the rounds before them.
+    assert model.calibrated_on_ == list(split.training[1:])
+    assert len(model.out_of_time_[0]) == fit["as_of_date"].isin(split.training[1:]).sum()
+    with pytest.raises(ValueError, match="later than the rounds"):
+        RiskModel(lightgbm_model(), ["x"]).fit(fit, fit["problem"], rounds=np.zeros(len(fit)))
     test = inspected(frame, split.holdout)
     p = model.predict_proba(test)[:, 1]
     assert ((p >= 0) & (p <= 1)).all()
@@ -145,3 +154,34 @@ def test_the_rule_scorecard_adds_capped_points_and_names_missing_attributes():
     assert card.predict_proba(X).shape == (3, 2)
     with pytest.raises(ValueError, match="missing from the profile"):
         card.points(X.drop(columns="age"))
+
+
+def test_the_study_ranks_by_hit_rate_and_breaks_ties_by_log_loss():
+    # One inspection more among 500 picks (rounds here pick fewer) outweighs any log-loss...
+    assert objective_value(0.802, 3.0) > objective_value(0.800, 0.0)
+    # ...and where the hit rates tie (a certain top), the better probabilities win.
+    assert objective_value(1.0, 0.05) > objective_value(1.0, 0.30)
+    y, p = np.array([0, 1, 1, 0]), np.array([0.1, 0.9, 0.8, 0.3])
+    honest = ranking_metrics(y, p, np.ones(4))["log_loss"]
+    assert honest < ranking_metrics(y, 1 - p, np.ones(4))["log_loss"]
+    assert ranking_metrics(np.zeros(3, int), np.full(3, 0.2), np.ones(3))["auc"] is None
+
+
+def test_oracle_ratios_put_the_models_plan_beside_the_oracles():
+    scored = pd.DataFrame(
+        {"entity_id": range(4), "rank_score": [0.9, 0.2, 0.8, 0.1], "risk_class": list("DADA")}
+    )
+    truth = pd.DataFrame({"entity_id": range(4), "p_known": [0.9, 0.08, 0.7, 0.05]})
+    truth["p_full"] = truth["p_known"]
+    out = oracle_ratios(scored, truth, 0.5, {"B": 0.1, "C": 0.3, "D": 0.6}, RATIOS)
+    assert out["oracle_ratio"] == pytest.approx(1.0)
+    # Both plans draw D at 30% and A at 1%: (0.3*(0.9+0.7) + 0.01*(0.08+0.05)) / (0.6+0.02).
+    assert out["expected_hit_rate_plan"] == pytest.approx((0.48 + 0.0013) / 0.62)
+    assert out["expected_hit_rate_plan_oracle"] == pytest.approx(out["expected_hit_rate_plan"])
+    worse = scored.assign(risk_class=list("DDAA"))
+    assert (
+        oracle_ratios(worse, truth, 0.5, {"B": 0.1, "C": 0.3, "D": 0.6}, RATIOS)[
+            "expected_compliant_reduction"
+        ]
+        < out["expected_compliant_reduction"]
+    )
