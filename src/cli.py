@@ -721,7 +721,7 @@ def _quality_summary(q: dict) -> None:
 
 # The model's stages (tune, train, evaluate) live in their own module; importing it registers
 # them on `app`.
-from riskdraw import cli_model  # noqa: E402, F401
+from riskdraw import cli_cities, cli_model  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - the console script entry point

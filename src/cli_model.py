@@ -142,25 +142,12 @@ def tune(
 
 
 def _study_name(settings, data_version: str, factors: list[str], folds_) -> str:
-    """The study's name: new data, factors, search space, folds or objective make a new study;
-    the same ones resume it."""
-    import hashlib
-    import json
+    from riskdraw.training.tuning import study_name
 
-    from riskdraw.training.tuning import OBJECTIVE
-
-    setup = [
-        data_version,
-        factors,
-        settings.space,
-        dict(settings.fixed),
-        settings.capacity,
-        settings.seed,
-        [str(f.round.date()) for f in folds_],
-        OBJECTIVE,
-    ]
-    key = hashlib.sha256(json.dumps(setup, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{settings.study}-{key[:12]}"
+    return study_name(
+        settings.study, data_version, factors, settings.space, dict(settings.fixed),
+        settings.capacity, settings.seed, [str(f.round.date()) for f in folds_],
+    )  # fmt: skip
 
 
 def _comparison_table(title: str, compared: dict) -> None:

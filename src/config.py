@@ -333,6 +333,32 @@ class EvaluateParams(_Strict):
         return self
 
 
+class ChicagoPublished(_Strict):
+    """The city's published evaluation (Chicago/food-inspections-evaluation)."""
+
+    days_earlier: float
+    first_half_share: float
+    first_half_share_business_as_usual: float
+    days_earlier_without_inspector: float
+
+
+class ChicagoParams(_Strict):
+    """The `chicago` section: the real city's data, its rounds, and riskdraw's model on it."""
+
+    data: str = Field(description="folder with the city's model table (30_xgboost_data.csv.gz)")
+    period_days: int = Field(ge=7, description="training inspections grouped in rounds this long")
+    validation_rounds: int = Field(ge=1)
+    capacity: float = Field(gt=0, le=1, description="share of a round's work done first")
+    trials: int = Field(ge=1)
+    seed: int
+    n_factors: int = Field(ge=1)
+    calibration_rounds: int = Field(ge=1)
+    top_shares: list[float]
+    published: ChicagoPublished
+    tolerance_days: float = Field(gt=0)
+    tolerance_share: float = Field(gt=0)
+
+
 SECTIONS: dict[str, type[BaseModel]] = {
     "simulate": SimulateParams,
     "ingest": IngestParams,
@@ -342,6 +368,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "tune": TuneParams,
     "train": TrainParams,
     "evaluate": EvaluateParams,
+    "chicago": ChicagoParams,
 }
 
 

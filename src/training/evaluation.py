@@ -26,9 +26,12 @@ from .metrics import (
     calibration_table,
     capacity_threshold,
     compliant_reduction,
+    days_earlier,
+    first_half_share,
     gains_table,
     ht_mean,
     ranking_metrics,
+    top_share_hit_rates,
 )
 
 SLICES = {"district": "district_", "industry": "industry_", "entity_type": "type_"}
@@ -282,4 +285,23 @@ def promotion_gates(
                 "floor": bounds.slice_floor,
             },
         },
+    }
+
+
+def reordering_measures(
+    dates: np.ndarray, scores: np.ndarray, found: np.ndarray, shares: list[float]
+) -> dict:
+    """A period's work re-ordered by score (Chicago's evaluation): mean days earlier a problem
+    is found, share of the problems found in the first half (re-ordered, and as done), AUC,
+    and the hit rate in the top shares of the ranking."""
+    found = np.asarray(found, dtype=int)
+    scores = np.asarray(scores, dtype=float)
+    return {
+        "days_earlier": days_earlier(dates, scores, found),
+        "first_half_share": first_half_share(dates, found, scores),
+        "first_half_share_business_as_usual": first_half_share(dates, found),
+        "auc": ranking_metrics(found, scores, np.ones(len(found)))["auc"],
+        "top_share_hit_rates": top_share_hit_rates(scores, found, shares),
+        "inspections": len(found),
+        "problems_found": int(found.sum()),
     }

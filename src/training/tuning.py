@@ -76,6 +76,17 @@ TIE_BREAK = 1e-3
 OBJECTIVE = "hit rate at capacity, ties broken by log-loss"  # part of the study's name
 
 
+def study_name(prefix: str, *setup) -> str:
+    """A study's name: `prefix` and a digest of everything that makes its trials comparable
+    (data version, factors, space, folds, ... and the objective), so a rerun with the same
+    setup resumes the study and any change starts a new one."""
+    import hashlib
+    import json
+
+    key = json.dumps([*setup, OBJECTIVE], sort_keys=True, default=str).encode()
+    return f"{prefix}-{hashlib.sha256(key).hexdigest()[:12]}"
+
+
 def objective_value(hit_rate: float, log_loss: float) -> float:
     """The study's objective: the hit rate at capacity first, then the lower log-loss.
 

@@ -39,6 +39,7 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["simulate"]["entities"] = 300
     params["tune"] |= {"trials": 3, "capacity": 0.5, "validation_rounds": 2}
+    params["chicago"]["trials"] = 2
     (project / "params.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
@@ -64,6 +65,11 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     assert {"hit_rate_random", "hit_rate_by_class", "hit_rate_plan", "compliant_reduction",
             "oracle_ratio", "oracle_ratio_full", "auc"} <= set(evaluation)  # fmt: skip
     assert (project / "reports" / "evaluation" / "gains.png").exists()
+    chicago = json.loads((project / "reports" / "chicago.json").read_text())
+    assert chicago["reproduced"]
+    assert {f"riskdraw_days_earlier_{w}" for w in ("with_inspector", "without_inspector")} <= set(
+        chicago
+    )
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics and "hit_rate_plan" in metrics
     again = _run([str(BIN / "dvc"), "repro"], project)

@@ -12,10 +12,14 @@ from riskdraw.training.metrics import (
     calibration_error,
     capacity_threshold,
     compliant_reduction,
+    days_earlier,
+    first_half_share,
     gains_table,
     hit_rate_at_capacity,
     ht_mean,
     ranking_metrics,
+    reordered_dates,
+    top_share_hit_rates,
 )
 from riskdraw.training.models import RiskModel, RuleScorecard, lightgbm_model
 from riskdraw.training.rounds import RoundSplit, inspected
@@ -185,3 +189,19 @@ def test_oracle_ratios_put_the_models_plan_beside_the_oracles():
         ]
         < out["expected_compliant_reduction"]
     )
+
+
+def test_reordering_the_same_work_by_score_keeps_the_days_and_moves_problems_earlier():
+    dates = np.array(["2014-09-02", "2014-09-02", "2014-09-03", "2014-09-05"], "datetime64[D]")
+    found = np.array([0, 0, 0, 1])
+    scores = np.array([0.2, 0.1, 0.3, 0.9])
+    moved = reordered_dates(dates, scores)
+    assert sorted(moved) == sorted(dates)  # the same slots, day by day
+    assert moved[3] == np.datetime64("2014-09-02") and moved[1] == np.datetime64("2014-09-05")
+    assert days_earlier(dates, scores, found) == 3.0
+    assert days_earlier(dates, -scores, found) == 0.0
+    # One a day: the first half is the day whose running count stays under 2 of 4.
+    daily = np.array(["2014-09-01", "2014-09-02", "2014-09-03", "2014-09-04"], "datetime64[D]")
+    assert first_half_share(daily, found) == 0.0
+    assert first_half_share(daily, found, scores) == 1.0
+    assert top_share_hit_rates(scores, found, [0.25, 0.5]) == {"25%": 1.0, "50%": 0.5}
