@@ -446,6 +446,8 @@ def bench_chicago(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, li
                     str(store / "chicago.json"),
                     "--quarantine",
                     str(store / "quarantine.csv"),
+                    "--scores",
+                    str(store / "scores.csv"),
                     "--storage",
                     str(store / "optuna.db"),
                 ],

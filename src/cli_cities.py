@@ -19,6 +19,9 @@ def chicago(
     quarantine: Annotated[Path, typer.Option(help="rows refused, with field and rule")] = Path(
         "reports/chicago-quarantine.csv"
     ),
+    scores: Annotated[Path, typer.Option(help="the test period's scores, per inspection")] = Path(
+        "reports/chicago-scores.csv"
+    ),
     storage: Annotated[Path, typer.Option(help="the Optuna studies' SQLite file")] = Path(
         "data/models/chicago-optuna.db"
     ),
@@ -37,7 +40,8 @@ def chicago(
     found and the share found in the first half. riskdraw then selects factors, tunes LightGBM
     with Optuna on the training rounds only and calibrates it out of time, with the inspector
     group (the city's setting) and without it (a double-random regulator draws inspectors at
-    random). Runs in MLflow experiment riskdraw-chicago; writes REPORT.
+    random). Runs in MLflow experiment riskdraw-chicago; writes REPORT and SCORES (the test
+    period's inspections with every model's score).
     """
     import mlflow
     import optuna
@@ -69,9 +73,14 @@ def chicago(
     train, test = inspected(frame, split.training), inspected(frame, split.holdout)
     data_file = Path(settings.data) / "30_xgboost_data.csv.gz"
 
-    def measures(scores) -> dict:
+    scored = test[
+        ["inspection_id", "entity_id", "inspection_date", "problem", "inspector_group"]
+    ].copy()
+
+    def measures(key: str, values) -> dict:
+        scored[key] = values
         return reordering_measures(
-            test["inspection_date"].to_numpy(), scores, test["problem"], settings.top_shares
+            test["inspection_date"].to_numpy(), values, test["problem"], settings.top_shares
         )
 
     result = {
@@ -101,7 +110,7 @@ def chicago(
         with console.status("the city's model, re-fitted"):
             for way, with_inspector in WAYS.items():
                 model = CityModel(with_inspector).fit(train, train["problem"])
-                result[f"city_{way}"] = measures(model.predict_proba(test)[:, 1])
+                result[f"city_{way}"] = measures(f"city_{way}", model.predict_proba(test)[:, 1])
                 child(f"city model, {way.replace('_', ' ')}", result[f"city_{way}"])
         with console.status("selecting factors on the training rounds"):
             selector = select_factors(
@@ -116,32 +125,31 @@ def chicago(
         storage.parent.mkdir(parents=True, exist_ok=True)
         for way, with_inspector in WAYS.items():
             columns = factors + (list(inspector_flags(frame)) if with_inspector else [])
+            name = study_name(
+                f"chicago-{way}", tags["data_version"], columns, tuning.space, tuning.fixed,
+                tuning.capacity, tuning.seed, result["training_rounds"], tuning.validation_rounds,
+            )  # fmt: skip
             with mlflow.start_run(
                 experiment_id=experiment, run_name=f"riskdraw, {way.replace('_', ' ')}",
                 nested=True,
             ) as run:  # fmt: skip
-                mlflow.set_tags(tags | {"role": "model"})
+                mlflow.set_tags(tags | {"role": "model", "study": name})
 
-                def on_trial(trial, values, metrics, run_id=run.info.run_id) -> None:
+                def on_trial(trial, values, metrics, run_id=run.info.run_id, name=name) -> None:
                     with mlflow.start_run(
                         experiment_id=experiment, run_name=f"trial {trial.number}",
                         nested=True, parent_run_id=run_id,
                     ):  # fmt: skip
-                        mlflow.set_tags(tags | {"role": "trial"})
+                        mlflow.set_tags(tags | {"role": "trial", "study": name})
                         mlflow.log_params(values)
                         mlflow.log_metrics(metrics)
 
                 with console.status(f"riskdraw {way.replace('_', ' ')}: {settings.trials} trials"):
                     model, study = tuned_model(
-                        frame, split, columns, tuning, f"sqlite:///{storage.resolve()}",
-                        study_name(
-                            f"chicago-{way}", tags["data_version"], columns, tuning.space,
-                            tuning.fixed, tuning.capacity, tuning.seed,
-                            result["training_rounds"], tuning.validation_rounds,
-                        ),
+                        frame, split, columns, tuning, f"sqlite:///{storage.resolve()}", name,
                         on_trial,
                     )  # fmt: skip
-                result[f"riskdraw_{way}"] = measures(model.raw_score(test))
+                result[f"riskdraw_{way}"] = measures(f"riskdraw_{way}", model.raw_score(test))
                 result[f"riskdraw_{way}"]["validation_objective"] = study.best_value
                 mlflow.log_params({"columns": ", ".join(columns), **study.best_trial.params})
                 mlflow.log_metrics(_flat(result[f"riskdraw_{way}"]))
@@ -149,6 +157,7 @@ def chicago(
         mlflow.log_metrics({k: v for k, v in result.items() if isinstance(v, float)})
         result["run_id"] = parent.info.run_id
     write_json(report, result)
+    scored.to_csv(scores, index=False)
     _chicago_table(result)
 
 

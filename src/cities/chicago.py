@@ -117,7 +117,7 @@ def _quarantine(frame: pd.DataFrame) -> pd.DataFrame:
 def labelled_rounds(inspections: pd.DataFrame, period_days: int) -> pd.DataFrame:
     """The inspections as riskdraw's labelled rounds (see the module docstring).
 
-    Columns: entity_id, as_of_date (the round), inspection_date, snapshot, inspected,
+    Columns: inspection_id, entity_id, as_of_date (the round), inspection_date, snapshot, inspected,
     problem, inclusion_probability, inspector_group, the attributes and facility-type flags.
     """
     date = pd.to_datetime(inspections["Inspection_Date"])
@@ -128,6 +128,7 @@ def labelled_rounds(inspections: pd.DataFrame, period_days: int) -> pd.DataFrame
     round_ = np.where(test, date[test].min(), start)
     frame = pd.DataFrame(
         {
+            "inspection_id": inspections["Inspection_ID"].astype(int).to_numpy(),
             "entity_id": "CHI-" + inspections["License"].astype(str),
             "as_of_date": pd.to_datetime(round_),
             "inspection_date": date.to_numpy(),

@@ -7,25 +7,34 @@ import gzip
 import json
 
 import mlflow
+import nbformat
 import pandas as pd
+import papermill as pm
 import pytest
 
 from riskdraw.cities.chicago import DATA_FILE, read_inspections
+from riskdraw.training.metrics import days_earlier
 from tests.conftest import PARAMS, ROOT, run_cli
 
 pytestmark = pytest.mark.pipeline
 DATA = ROOT / "catalogue" / "chicago"
+NOTEBOOK = ROOT / "notebooks" / "07-chicago.ipynb"
 
 
 @pytest.fixture(scope="module")
-def chicago_run(tmp_path_factory):
+def chicago_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("chicago")
     run_cli(
         "chicago", "--trials", "2", "--report", str(out / "chicago.json"),
-        "--quarantine", str(out / "quarantine.csv"), "--storage", str(out / "optuna.db"),
-        "--params", str(PARAMS),
+        "--quarantine", str(out / "quarantine.csv"), "--scores", str(out / "scores.csv"),
+        "--storage", str(out / "optuna.db"), "--params", str(PARAMS),
     )  # fmt: skip
-    return json.loads((out / "chicago.json").read_text())
+    return out
+
+
+@pytest.fixture(scope="module")
+def chicago_run(chicago_out):
+    return json.loads((chicago_out / "chicago.json").read_text())
 
 
 def test_the_citys_published_evaluation_is_reproduced_by_our_code(chicago_run):
@@ -43,7 +52,7 @@ def test_the_citys_published_evaluation_is_reproduced_by_our_code(chicago_run):
     assert r["reproduced"]
 
 
-def test_riskdraw_reports_both_ways_beside_the_city(chicago_run):
+def test_riskdraw_reports_both_ways_beside_the_city(chicago_run, chicago_out):
     r = chicago_run
     assert 1 <= len(r["factors"]) <= 12
     assert not any(f.startswith("inspector_") for f in r["factors"])
@@ -53,6 +62,12 @@ def test_riskdraw_reports_both_ways_beside_the_city(chicago_run):
         assert m["inspections"] == 1_637
         # Whatever it learned, it re-orders the work sooner than as it was done (0 days).
         assert r[f"riskdraw_days_earlier_{way}"] > 0
+    scores = pd.read_csv(chicago_out / "scores.csv")
+    assert len(scores) == 1_637 and scores["inspection_id"].is_unique
+    for key in ("city_with_inspector", "riskdraw_without_inspector"):
+        assert days_earlier(
+            scores["inspection_date"].to_numpy("datetime64[D]"), scores[key], scores["problem"]
+        ) == pytest.approx(r[key]["days_earlier"])
     runs = mlflow.search_runs(experiment_names=["riskdraw-chicago"])
     names = set(runs["tags.mlflow.runName"])
     assert {"chicago", "city model, with inspector", "riskdraw, without inspector"} <= names
@@ -83,3 +98,25 @@ def test_a_file_without_a_needed_column_is_refused_by_name(tmp_path):
         frame.head(50).to_csv(f, index=False)
     with pytest.raises(ValueError, match=r"columns missing: \['pastCritical'\]"):
         read_inspections(tmp_path)
+
+
+@pytest.mark.slow
+def test_the_chicago_notebook_runs_on_the_stages_outputs(chicago_out, chicago_run, tmp_path):
+    out = tmp_path / NOTEBOOK.name
+    pm.execute_notebook(
+        NOTEBOOK, out, kernel_name="python3", cwd=str(NOTEBOOK.parent), progress_bar=False,
+        parameters={"report_path": str(chicago_out / "chicago.json"),
+                    "scores_path": str(chicago_out / "scores.csv"), "data_path": str(DATA)},
+        execution_timeout=180,
+    )  # fmt: skip
+    outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
+    text = "\n".join(o.get("text", "") for o in outputs if "text" in o)
+    assert "reproduced: True" in text and ", ".join(chicago_run["factors"]) in text
+
+
+def test_the_committed_chicago_notebook_has_no_outputs_and_a_parameters_cell():
+    code = [c for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
