@@ -47,6 +47,7 @@ def chicago(
     import optuna
 
     from riskdraw.cities.chicago import (
+        DATA_FILE,
         CityModel,
         attribute_names,
         inspector_flags,
@@ -71,7 +72,7 @@ def chicago(
     frame = frame.join(inspector_flags(frame))
     split = RoundSplit.of(frame, holdout_rounds=1)
     train, test = inspected(frame, split.training), inspected(frame, split.holdout)
-    data_file = Path(settings.data) / "30_xgboost_data.csv.gz"
+    data_file = Path(settings.data) / DATA_FILE
 
     scored = test[
         ["inspection_id", "entity_id", "inspection_date", "problem", "inspector_group"]
