@@ -276,6 +276,8 @@ def profile(
 
     _logging(verbose)
     settings = _load("profile", params)
+    if settings.city != "simulated":
+        return _city_profile(settings.city, params, out, report)
     start = time.perf_counter()
     con = connect(settings.memory_limit, settings.threads or None)
     events = entities / "events"
@@ -358,7 +360,6 @@ def select(
     """
     import pyarrow.parquet as pq
 
-    from riskdraw.features.attributes import attributes
     from riskdraw.features.selection import FactorSelector, compare, training_rows
     from riskdraw.io import write_json
 
@@ -366,9 +367,8 @@ def select(
     settings = _load("select", params)
     frame = pq.read_table(profile_path, filters=[("snapshot", "=", "round")]).to_pandas()
     rows = training_rows(frame, settings.holdout_rounds)
-    districts = [c.removeprefix("district_") for c in frame.columns if c.startswith("district_")]
-    families = {a.name: a.family for a in attributes(districts)}
-    names = [c for c in frame.columns if c in families]
+    families = profile_families(profile_path, frame.columns)
+    names = list(families)
     X, y = rows[names], rows["problem"].astype(int).to_numpy()
     folds = rows["as_of_date"].rank(method="dense").astype(int).to_numpy()
     weight = 1 / rows["inclusion_probability"].to_numpy()
@@ -436,6 +436,71 @@ def select(
     if track:
         _track_selection(settings, result, comparison, report, scores, plot, profile_path)
     _selection_summary(result)
+
+
+def _city_profile(city: str, params: Path, out: Path, report: Path) -> None:
+    """A real city's profile from its adapter: one Parquet file per round, as the simulated
+    city's, each carrying the attribute families (`riskdraw.families`) select and tune read."""
+    import json
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from riskdraw.cities import chicago
+    from riskdraw.io import write_json
+
+    settings = _load(city, params)
+    frame, refused = chicago.profile(settings.data, settings.period_days, settings.with_inspector)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    meta = {b"riskdraw.families": json.dumps(chicago.families(frame)).encode()}
+    for date, rows in frame.groupby("as_of_date"):
+        table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+        pq.write_table(table, out / f"as_of={date.date()}.parquet")
+    rounds = frame.groupby("as_of_date")["problem"].agg(["size", "mean"])
+    write_json(
+        report,
+        {
+            "city": city,
+            "rows_in": len(frame) + int(refused["row"].nunique()),
+            "rows_quarantined": int(refused["row"].nunique()),
+            "attributes": len(chicago.families(frame)),
+            "snapshots": [
+                {
+                    "as_of_date": str(d.date()),
+                    "snapshot": "round",
+                    "rows": int(r["size"]),
+                    "hit_rate": float(r["mean"]),
+                }
+                for d, r in rounds.iterrows()
+            ],
+        },
+    )
+    console.print(
+        f"profile of {city}: {len(frame):,} inspections x {len(chicago.families(frame))} "
+        f"attributes in {len(rounds)} rounds -> {out}"
+    )
+
+
+def profile_families(path: Path, columns) -> dict[str, str]:
+    """attribute -> family of a profile: its own list if it carries one (a real city's adapter
+    writes it), else riskdraw's catalogue (the simulated city's attributes)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from riskdraw.features.attributes import attributes
+
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
+    meta = (pq.read_schema(files[0]).metadata or {}) if files else {}
+    if b"riskdraw.families" in meta:
+        own = json.loads(meta[b"riskdraw.families"])
+        return {c: own[c] for c in columns if c in own}
+    districts = [c.removeprefix("district_") for c in columns if c.startswith("district_")]
+    catalogue = {a.name: a.family for a in attributes(districts)}
+    return {c: catalogue[c] for c in columns if c in catalogue}
 
 
 def _number(value: float | None) -> str:

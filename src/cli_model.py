@@ -25,12 +25,10 @@ def _rounds_frame(profile: Path):
     return pq.read_table(profile, filters=[("snapshot", "=", "round")]).to_pandas()
 
 
-def _attributes(frame) -> list[str]:
-    from riskdraw.features.attributes import attributes
+def _attributes(profile: Path, frame) -> list[str]:
+    from riskdraw.cli import profile_families
 
-    districts = [c.removeprefix("district_") for c in frame.columns if c.startswith("district_")]
-    names = {a.name for a in attributes(districts)}
-    return [c for c in frame.columns if c in names]
+    return list(profile_families(profile, frame.columns))
 
 
 @app.command()
@@ -119,7 +117,7 @@ def tune(
     states = [t.state.name.lower() for t in study.trials]
     compared = {"LightGBM tuned (best trial)": best.user_attrs}
     scorecard = {k: r.model_dump(exclude_none=True) for k, r in settings.scorecard.items()}
-    for b in baselines(factors, _attributes(frame), scorecard, settings.seed):
+    for b in baselines(factors, _attributes(profile, frame), scorecard, settings.seed):
         with console.status(f"baseline: {b.name}"):
             metrics = validate(b.make, folds_, b.columns, settings.capacity)
         with mlflow.start_run(experiment_id=experiment, run_name=b.name):
@@ -444,6 +442,13 @@ def _evaluation_summary(m: dict) -> None:
     if "oracle_ratio" in m:
         line += f"; oracle ratio {m['oracle_ratio']:.3f} (full {m['oracle_ratio_full']:.3f})"
     console.print(line)
+    if "days_earlier" in m:
+        tops = ", ".join(f"top {k} {v:.1%}" for k, v in m["top_share_hit_rates"].items())
+        console.print(
+            f"the round's work re-ordered by the model: problems found {m['days_earlier']:.2f} "
+            f"days earlier; first half {m['first_half_share']:.4f} (as done "
+            f"{m['first_half_share_business_as_usual']:.4f}); {tops}"
+        )
     gates = ", ".join(f"{g} {'pass' if ok else 'FAIL'}" for g, ok in m["gates"].items())
     verdict = "promoted to champion" if m["promoted"] else "not promoted"
     console.print(f"gates: {gates} -> version {m['model_version']} {verdict}")

@@ -236,8 +236,12 @@ class ResolveParams(_Strict):
 
 
 class ProfileParams(_Strict):
-    """The `profile` section: the as-of dates and DuckDB's resources."""
+    """The `profile` section: the city, the as-of dates and DuckDB's resources."""
 
+    city: Literal["simulated", "chicago"] = Field(
+        default="simulated",
+        description="whose records: the simulated city's resolved events, or a real city's adapter",
+    )
     screening_date: str = Field(description="the date the whole city is screened at (YYYY-MM-DD)")
     rounds: bool = Field(description="also a snapshot at every inspection round, with labels")
     memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
@@ -353,6 +357,10 @@ class ChicagoParams(_Strict):
     seed: int
     n_factors: int = Field(ge=1)
     calibration_rounds: int = Field(ge=1)
+    with_inspector: bool = Field(
+        default=False,
+        description="the profile (`profile.city: chicago`) carries the inspector group",
+    )
     top_shares: list[float]
     published: ChicagoPublished
     tolerance_days: float = Field(gt=0)

@@ -206,3 +206,22 @@ class CityModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(city_model_matrix(X, self.with_inspector))
+
+
+def families(frame: pd.DataFrame) -> dict[str, str]:
+    """attribute -> family for the profile's metadata: each of the city's attributes is its own
+    family; the inspector-group flags, when present, are `inspector`."""
+    out = {a: a for a in attribute_names(frame)}
+    return out | {c: "inspector" for c in frame.columns if c.startswith("inspector_")}
+
+
+def profile(
+    folder: Path | str, period_days: int, with_inspector: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The city's inspections as a riskdraw profile (`labelled_rounds`, optionally with the
+    inspector-group flags) and the rows refused (`read_inspections`)."""
+    accepted, refused = read_inspections(folder)
+    frame = labelled_rounds(accepted, period_days)
+    if with_inspector:
+        frame = frame.join(inspector_flags(frame))
+    return frame.drop(columns=["inspector_group"]), refused

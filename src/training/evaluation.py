@@ -34,6 +34,8 @@ from .metrics import (
     top_share_hit_rates,
 )
 
+TOP_SHARES = [0.05, 0.10, 0.20]
+"""The top shares of a ranking whose hit rates are reported beside the re-ordering measures."""
 SLICES = {"district": "district_", "industry": "industry_", "entity_type": "type_"}
 """Slice -> the prefix of its one-hot attributes in the profile."""
 
@@ -67,7 +69,9 @@ def evaluate_round(
     capacity: float | None = None,
     slice_min_inspections: int = 20,
 ) -> dict:
-    """Every measure of the model on one labelled round (see the module docstring).
+    """Every measure of the model on one labelled round (see the module docstring); where the
+    inspections carry their dates (`inspection_date`), also the round's work re-ordered by the
+    model's ranking (`reordering_measures`: days earlier, first-half share, top shares).
 
     Args:
         model: fitted; `predict_proba` gives calibrated probabilities, `raw_score` (if any)
@@ -116,6 +120,14 @@ def evaluate_round(
         "calibration_error": calibration_error(y, insp["probability"].to_numpy(), 1 / pi),
         **ranking_metrics(y, insp["probability"].to_numpy(), 1 / pi),
     }
+    if "inspection_date" in insp.columns:  # a city whose inspections carry their dates
+        out |= {
+            k: v
+            for k, v in reordering_measures(
+                insp["inspection_date"].to_numpy(), insp["rank_score"].to_numpy(), y, TOP_SHARES
+            ).items()
+            if k not in ("auc", "inspections", "problems_found")
+        }
     out["slices"] = slice_table(s, threshold, slice_min_inspections)
     out["tables"] = {
         "calibration": calibration_table(y, insp["probability"].to_numpy(), 1 / pi),

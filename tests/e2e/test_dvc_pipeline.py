@@ -35,11 +35,17 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     project.mkdir()
     shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "catalogue", project / "catalogue")
+    (project / "configs").mkdir()
+    chicago = yaml.safe_load((ROOT / "configs" / "chicago.yaml").read_text(encoding="utf-8"))
+    chicago["tune"]["trials"] = 2
+    chicago["select"] |= {"l1_resamples": 5, "perm_repeats": 1}  # fewer resamples: quicker
+    (project / "configs" / "chicago.yaml").write_text(yaml.safe_dump(chicago), encoding="utf-8")
     shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["simulate"]["entities"] = 300
     params["tune"] |= {"trials": 3, "capacity": 0.5, "validation_rounds": 2}
     params["chicago"]["trials"] = 2
+    params["select"] |= {"l1_resamples": 5, "perm_repeats": 1}
     (project / "params.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
@@ -67,6 +73,8 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     assert (project / "reports" / "evaluation" / "gains.png").exists()
     chicago = json.loads((project / "reports" / "chicago.json").read_text())
     assert chicago["reproduced"]
+    by_own_commands = json.loads((project / "reports" / "chicago" / "metrics.json").read_text())
+    assert by_own_commands["round"] == "2014-09-02" and by_own_commands["days_earlier"] > 0
     assert {f"riskdraw_days_earlier_{w}" for w in ("with_inspector", "without_inspector")} <= set(
         chicago
     )

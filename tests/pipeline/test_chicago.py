@@ -11,6 +11,7 @@ import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
+import yaml
 
 from riskdraw.cities.chicago import DATA_FILE, read_inspections
 from riskdraw.training.metrics import days_earlier
@@ -120,3 +121,43 @@ def test_the_committed_chicago_notebook_has_no_outputs_and_a_parameters_cell():
     code = [c for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert "parameters" in code[0].metadata.get("tags", [])
+
+
+def test_riskdraws_own_commands_run_on_the_city_chosen_in_config(tmp_path):
+    """`profile.city: chicago` swaps the simulated city's events for the city's adapter; select,
+    tune, train and evaluate are the same commands, and evaluate adds the city's measure."""
+    config = yaml.safe_load((ROOT / "configs" / "chicago.yaml").read_text(encoding="utf-8"))
+    config["tune"]["trials"] = 2
+    config["train"]["model_name"] = "chicago-test"
+    config["chicago"]["data"] = str(DATA)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(config), encoding="utf-8")
+    profile, p = tmp_path / "profile.parquet", str(params)
+    run_cli("profile", "--params", p, "--out", str(profile), "--report", str(tmp_path / "p.json"))
+    assert len(list(profile.glob("as_of=*.parquet"))) == 12  # 11 training rounds and the test
+    run_cli(
+        "select", "--params", p, "--profile", str(profile), "--report", str(tmp_path / "s.json"),
+        "--scores", str(tmp_path / "s.csv"), "--plot", str(tmp_path / "s.png"), "--no-track",
+    )  # fmt: skip
+    selection = json.loads((tmp_path / "s.json").read_text())
+    assert selection["attributes"] == 28 and 1 <= len(selection["factors"]) <= 12
+    run_cli(
+        "tune", "--params", p, "--profile", str(profile), "--selection", str(tmp_path / "s.json"),
+        "--report", str(tmp_path / "t.json"), "--storage", str(tmp_path / "optuna.db"),
+    )  # fmt: skip
+    tuning = json.loads((tmp_path / "t.json").read_text())
+    assert {"rule scorecard", "LightGBM (all attributes)"} <= set(tuning["compared"])
+    run_cli(
+        "train", "--params", p, "--profile", str(profile), "--tuning", str(tmp_path / "t.json"),
+        "--report", str(tmp_path / "tr.json"),
+    )  # fmt: skip
+    run_cli(
+        "evaluate", "--params", p, "--profile", str(profile),
+        "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "ev"),
+    )  # fmt: skip
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["round"] == "2014-09-02" and metrics["inspections"] == 1_637
+    assert metrics["first_half_share_business_as_usual"] == pytest.approx(0.5465, abs=1e-4)
+    assert metrics["days_earlier"] > 0 and set(metrics["top_share_hit_rates"]) == {
+        "5%", "10%", "20%"
+    }  # fmt: skip
