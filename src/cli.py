@@ -267,6 +267,8 @@ def profile(
     its first inspection, labelled with what it found) and the screening date. Only records
     known before each as-of date count. Writes OUT (one row per enterprise open at the date, or
     inspected in its round), REPORT and PAGE (every attribute: family, kinds, 说明, description).
+    With `profile.city` other than `simulated` (configs/chicago.yaml), the profile comes from
+    that city's adapter (src/cities/) instead: ENTITIES and PAGE are not used.
     """
     import time
 
