@@ -373,6 +373,15 @@ def bench_profile(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, li
     return command, lines
 
 
+def _fresh_store(store: Path) -> Path:
+    """An empty folder whose MLflow store (SQLite) and artifacts the commands run next use."""
+    shutil.rmtree(store, ignore_errors=True)
+    store.mkdir(parents=True)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
+    os.environ["RISKDRAW_ARTIFACTS"] = str(store / "mlruns")
+    return store
+
+
 def bench_model(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list[str]]:
     """The default city's 50 tuning trials and final training (a fresh study and MLflow store
     each run), on the profile and factors of the city the governance and profile benchmarks
@@ -392,11 +401,7 @@ def bench_model(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
         )  # fmt: skip
     runs = []
     for i in range(repeat):
-        store = workdir / f"model-{i}"
-        shutil.rmtree(store, ignore_errors=True)
-        store.mkdir(parents=True)
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
-        os.environ["RISKDRAW_ARTIFACTS"] = str(store / "mlruns")
+        store = _fresh_store(workdir / f"model-{i}")
         tune = measure(
             [RISKDRAW, "tune", "--profile", str(profile), "--selection", str(selection),
              "--report", str(store / "tuning.json"), "--storage", str(store / "optuna.db"),
@@ -432,11 +437,7 @@ def bench_chicago(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, li
     last run beside the time."""
     runs = []
     for i in range(repeat):
-        store = workdir / f"chicago-{i}"
-        shutil.rmtree(store, ignore_errors=True)
-        store.mkdir(parents=True)
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
-        os.environ["RISKDRAW_ARTIFACTS"] = str(store / "mlruns")
+        store = _fresh_store(workdir / f"chicago-{i}")
         runs.append(
             measure(
                 [

@@ -376,19 +376,7 @@ def select(
     weight = 1 / rows["inclusion_probability"].to_numpy()
 
     def make_selector() -> FactorSelector:
-        return FactorSelector(
-            n_factors=settings.n_factors,
-            families=families,
-            fixed=tuple(settings.fixed),
-            min_iv=settings.min_iv,
-            max_correlation=settings.max_correlation,
-            bins=settings.bins,
-            l1_resamples=settings.l1_resamples,
-            l1_keep=settings.l1_keep,
-            perm_repeats=settings.perm_repeats,
-            max_swaps=settings.max_swaps,
-            random_state=settings.seed,
-        )
+        return selector_from(settings, families)
 
     # The comparison is out of sample: each method chooses on the earlier training rounds and
     # is judged on the latest. The factors are then chosen on every training round.
@@ -438,6 +426,25 @@ def select(
     if track:
         _track_selection(settings, result, comparison, report, scores, plot, profile_path)
     _selection_summary(result)
+
+
+def selector_from(settings, families: dict[str, str] | None = None, n_factors: int | None = None):
+    """A FactorSelector with the `select` section's criteria (`n_factors` overrides its own)."""
+    from riskdraw.features.selection import FactorSelector
+
+    return FactorSelector(
+        n_factors=n_factors or settings.n_factors,
+        families=families,
+        fixed=tuple(settings.fixed),
+        min_iv=settings.min_iv,
+        max_correlation=settings.max_correlation,
+        bins=settings.bins,
+        l1_resamples=settings.l1_resamples,
+        l1_keep=settings.l1_keep,
+        perm_repeats=settings.perm_repeats,
+        max_swaps=settings.max_swaps,
+        random_state=settings.seed,
+    )
 
 
 def _city_profile(city: str, params: Path, out: Path, report: Path) -> None:

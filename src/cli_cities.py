@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskdraw.cli import PARAMS, _load, _logging, app, console
+from riskdraw.cli import PARAMS, _load, _logging, app, console, selector_from
 
 WAYS = {"with_inspector": True, "without_inspector": False}
 
@@ -115,7 +115,10 @@ def chicago(
                 child(f"city model, {way.replace('_', ' ')}", result[f"city_{way}"])
         with console.status("selecting factors on the training rounds"):
             selector = select_factors(
-                frame, split, attribute_names(frame), _selector(criteria, settings.n_factors)
+                frame,
+                split,
+                attribute_names(frame),
+                selector_from(criteria, None, settings.n_factors),
             )
         factors = list(selector.factors_)
         result["factors"] = factors
@@ -160,22 +163,6 @@ def chicago(
     write_json(report, result)
     scored.to_csv(scores, index=False)
     _chicago_table(result)
-
-
-def _selector(criteria, n_factors: int):
-    from riskdraw.features.selection import FactorSelector
-
-    return FactorSelector(
-        n_factors=n_factors,
-        min_iv=criteria.min_iv,
-        max_correlation=criteria.max_correlation,
-        bins=criteria.bins,
-        l1_resamples=criteria.l1_resamples,
-        l1_keep=criteria.l1_keep,
-        perm_repeats=criteria.perm_repeats,
-        max_swaps=criteria.max_swaps,
-        random_state=criteria.seed,
-    )
 
 
 def _flat(metrics: dict) -> dict[str, float]:

@@ -142,3 +142,26 @@ def tiny_profile(tiny_entities, tmp_path_factory) -> Profiled:
     path = tmp_path_factory.mktemp("features") / "profile.parquet"
     table.to_parquet(path)
     return Profiled(path=path, frame=pd.read_parquet(path), attributes=attrs, snapshots=snaps)
+
+
+def run_notebook(notebook: Path, out_dir: Path, parameters: dict, timeout: int = 180) -> list:
+    """Execute a notebook headless with papermill, from its own folder, as `make test` does;
+    return the executed cells (a failing cell raises papermill's PapermillExecutionError)."""
+    import nbformat
+    import papermill as pm
+
+    out = out_dir / notebook.name
+    pm.execute_notebook(
+        notebook, out, parameters=parameters, kernel_name="python3", cwd=str(notebook.parent),
+        progress_bar=False, execution_timeout=timeout,
+    )  # fmt: skip
+    return nbformat.read(out, as_version=4).cells
+
+
+def assert_committed_clean(notebook: Path) -> None:
+    """A committed notebook holds no outputs and opens with its papermill parameters cell."""
+    import nbformat
+
+    code = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import papermill as pm
 import pytest
 
@@ -16,7 +15,7 @@ from riskdraw.governance.catalogue import dump_sources, load_kinds
 from riskdraw.governance.quality import quality_report
 from riskdraw.io import write_json
 from riskdraw.simcity.catalogue import city_catalogue
-from tests.conftest import PARAMS, ROOT
+from tests.conftest import PARAMS, ROOT, assert_committed_clean, run_notebook
 
 NOTEBOOKS = ROOT / "notebooks"
 KINDS = ROOT / "catalogue" / "kinds.yaml"
@@ -48,22 +47,17 @@ def ingested_city(tiny_city, tiny_ingest, tmp_path_factory) -> Reviewed:
 def _review(city: Reviewed, report: dict, tmp_path: Path) -> list:
     """Run the data-quality notebook with papermill; return the executed cells."""
     write_json(tmp_path / "quality.json", report)
-    out = tmp_path / DATA_QUALITY.name
-    pm.execute_notebook(
+    return run_notebook(
         DATA_QUALITY,
-        out,
-        parameters={
+        tmp_path,
+        {
             "quality_report": str(tmp_path / "quality.json"),
             "interim": str(city.interim),
             "catalogue_path": str(city.catalogue),
             "kinds_path": str(KINDS),
         },
-        kernel_name="python3",
-        cwd=str(NOTEBOOKS),
-        progress_bar=False,
-        execution_timeout=120,
+        timeout=120,
     )
-    return nbformat.read(out, as_version=4).cells
 
 
 def _text(cells) -> str:
@@ -109,7 +103,4 @@ def test_data_quality_notebook_stops_on_a_report_that_does_not_reconcile(ingeste
 
 
 def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
-    notebook = nbformat.read(DATA_QUALITY, as_version=4)
-    code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    assert "parameters" in code[0].metadata.get("tags", [])
+    assert_committed_clean(DATA_QUALITY)

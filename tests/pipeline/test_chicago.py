@@ -7,15 +7,13 @@ import gzip
 import json
 
 import mlflow
-import nbformat
 import pandas as pd
-import papermill as pm
 import pytest
 import yaml
 
 from riskdraw.cities.chicago import DATA_FILE, read_inspections
 from riskdraw.training.metrics import days_earlier
-from tests.conftest import PARAMS, ROOT, run_cli
+from tests.conftest import PARAMS, ROOT, assert_committed_clean, run_cli, run_notebook
 
 pytestmark = pytest.mark.pipeline
 DATA = ROOT / "catalogue" / "chicago"
@@ -103,14 +101,16 @@ def test_a_file_without_a_needed_column_is_refused_by_name(tmp_path):
 
 @pytest.mark.slow
 def test_the_chicago_notebook_runs_on_the_stages_outputs(chicago_out, chicago_run, tmp_path):
-    out = tmp_path / NOTEBOOK.name
-    pm.execute_notebook(
-        NOTEBOOK, out, kernel_name="python3", cwd=str(NOTEBOOK.parent), progress_bar=False,
-        parameters={"report_path": str(chicago_out / "chicago.json"),
-                    "scores_path": str(chicago_out / "scores.csv"), "data_path": str(DATA)},
-        execution_timeout=180,
-    )  # fmt: skip
-    outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
+    cells = run_notebook(
+        NOTEBOOK,
+        tmp_path,
+        {
+            "report_path": str(chicago_out / "chicago.json"),
+            "scores_path": str(chicago_out / "scores.csv"),
+            "data_path": str(DATA),
+        },
+    )
+    outputs = [o for c in cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3
     text = "\n".join(o.get("text", "") for o in outputs if "text" in o)
@@ -118,9 +118,7 @@ def test_the_chicago_notebook_runs_on_the_stages_outputs(chicago_out, chicago_ru
 
 
 def test_the_committed_chicago_notebook_has_no_outputs_and_a_parameters_cell():
-    code = [c for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    assert "parameters" in code[0].metadata.get("tags", [])
+    assert_committed_clean(NOTEBOOK)
 
 
 def test_riskdraws_own_commands_run_on_the_city_chosen_in_config(tmp_path):

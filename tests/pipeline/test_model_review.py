@@ -6,13 +6,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-import papermill as pm
 import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import MODEL_FACTORS as FACTORS
-from tests.conftest import ROOT, model_params
+from tests.conftest import ROOT, assert_committed_clean, model_params, run_notebook
 from tests.conftest import run_cli as _run
 
 pytestmark = pytest.mark.pipeline
@@ -65,22 +63,16 @@ def test_the_model_review_notebook_runs_on_the_tiny_city(reviewed, tmp_path):
     aliases = client.get_registered_model(MODEL).aliases
     champion = str(aliases["champion"])  # both pass the loose gates
     assert reviewed.metrics["promoted"] and str(reviewed.metrics["model_version"]) == champion
-    out = tmp_path / NOTEBOOK.name
-    pm.execute_notebook(
+    cells = run_notebook(
         NOTEBOOK,
-        out,
-        parameters={
+        tmp_path,
+        {
             "metrics_path": str(reviewed.paths["metrics"]),
             "tuning_path": str(reviewed.paths["tuning"]),
             "params_path": str(reviewed.paths["params"]),
             "model_name": MODEL,
         },
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        execution_timeout=180,
     )
-    cells = nbformat.read(out, as_version=4).cells
     outputs = [o for c in cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     images = sum("image/png" in o.get("data", {}) for o in outputs)
@@ -93,7 +85,4 @@ def test_the_model_review_notebook_runs_on_the_tiny_city(reviewed, tmp_path):
 
 
 def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    assert "parameters" in code[0].metadata.get("tags", [])
+    assert_committed_clean(NOTEBOOK)

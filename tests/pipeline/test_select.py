@@ -6,15 +6,13 @@ import json
 from dataclasses import dataclass
 
 import mlflow
-import nbformat
-import papermill as pm
 import pytest
 from typer.testing import CliRunner
 
 from riskdraw.cli import app
 from riskdraw.config import load_section
 from riskdraw.tracking import use_experiment
-from tests.conftest import PARAMS, ROOT
+from tests.conftest import PARAMS, ROOT, assert_committed_clean, run_notebook
 
 pytestmark = pytest.mark.pipeline
 NOTEBOOK = ROOT / "notebooks" / "03-factor-selection.ipynb"
@@ -81,21 +79,15 @@ def test_mlflow_holds_one_parent_run_with_a_child_per_method(selected):
 
 @pytest.mark.slow
 def test_the_factor_selection_notebook_runs_on_the_tiny_city(selected, tiny_profile, tmp_path):
-    out = tmp_path / NOTEBOOK.name
-    pm.execute_notebook(
+    cells = run_notebook(
         NOTEBOOK,
-        out,
-        parameters={
+        tmp_path,
+        {
             "selection_report": str(selected.paths["report"]),
             "scores_path": str(selected.paths["scores"]),
             "profile_path": str(tiny_profile.path),
         },
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        execution_timeout=180,
     )
-    cells = nbformat.read(out, as_version=4).cells
     images = sum(
         "image/png" in output.get("data", {}) for c in cells for output in c.get("outputs", [])
     )
@@ -105,10 +97,7 @@ def test_the_factor_selection_notebook_runs_on_the_tiny_city(selected, tiny_prof
 
 
 def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c for c in notebook.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    assert "parameters" in code[0].metadata.get("tags", [])
+    assert_committed_clean(NOTEBOOK)
 
 
 def test_select_refuses_a_profile_without_enough_rounds(tiny_profile, tmp_path):
