@@ -55,8 +55,9 @@ $(STAMP): pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON_VERSION)
 	@touch $@
 
-run: setup ## build the simulated city (dvc repro), print its summary, push data versions
+run: setup ## build the simulated city (dvc repro), log what DVC skipped to MLflow, print the summary, push data versions
 	$(BIN)/dvc repro
+	$(BIN)/riskdraw track
 	$(BIN)/riskdraw summary
 	$(BIN)/dvc push -q
 

@@ -206,11 +206,22 @@ class Bounds(_Strict):
 
 
 class IngestParams(_Strict):
-    """The `ingest` section: batch size, tolerated failures, quality thresholds."""
+    """The `ingest` section: batch size, the failure tolerance policy, quality thresholds.
+
+    The run goes on while the failed sources are at most `max_failed_share` of all sources in
+    the catalogue and none is of an `essential_kinds` kind; otherwise it stops (exit status 3).
+    Whether each essential kind is a kind of the catalogue is checked against the catalogue
+    (`riskdraw.governance.quality.check_tolerance_policy`), which this file does not read.
+    """
 
     batch_rows: int = Field(gt=0)
     contract_sample: int = Field(ge=0, description="records per batch checked by the contract")
-    max_failed_sources: int = Field(ge=0, description="more failed sources: exit status 3")
+    max_failed_share: float = Field(
+        ge=0, lt=1, description="failed sources tolerated, as a share of all sources"
+    )
+    essential_kinds: list[str] = Field(
+        min_length=1, description="record kinds of which no source may fail (registration)"
+    )
     timeliness_days: dict[str, int] = Field(description="allowed delivery delay per cadence")
     quality: dict[str, Bounds]
 
@@ -222,6 +233,10 @@ class IngestParams(_Strict):
             raise ValueError(f"quality thresholds missing for {sorted(missing)}")
         if "default" not in self.timeliness_days:
             raise ValueError("timeliness_days needs a `default`")
+        if any(not k.strip() for k in self.essential_kinds):
+            raise ValueError(f"essential_kinds has a blank kind: {self.essential_kinds}")
+        if len(set(self.essential_kinds)) != len(self.essential_kinds):
+            raise ValueError(f"essential_kinds names a kind twice: {self.essential_kinds}")
         return self
 
 
@@ -305,11 +320,22 @@ class TuneParams(_Strict):
 
 
 class TrainParams(_Strict):
-    """The `train` section: the registered model's name, seed and calibration rounds."""
+    """The `train` section: the registered model's name, seed, calibration rounds and risk
+    classes (registered with the model: a version carries its own classes)."""
 
     model_name: str
     seed: int
     calibration_rounds: int = Field(ge=1)
+    cutoffs: dict[str, float] = Field(description="class -> probability at which it begins")
+
+    @model_validator(mode="after")
+    def _classes(self) -> TrainParams:
+        if set(self.cutoffs) != {"B", "C", "D"}:
+            raise ValueError(f"cutoffs needs B, C and D (A is below B): {sorted(self.cutoffs)}")
+        bounds = [self.cutoffs[c] for c in "BCD"]
+        if not all(0 < b < 1 for b in bounds) or not bounds[0] < bounds[1] < bounds[2]:
+            raise ValueError(f"cutoffs must rise within (0, 1) from B to D: {self.cutoffs}")
+        return self
 
 
 class Gates(_Strict):
@@ -321,17 +347,15 @@ class Gates(_Strict):
 
 
 class EvaluateParams(_Strict):
-    """The `evaluate` section: risk classes, the plan's ratios, the gates."""
+    """The `evaluate` section: the plan's ratios, the capacity, the gates (the risk classes
+    are the model's own: `train.cutoffs`)."""
 
-    cutoffs: dict[str, float] = Field(description="class -> probability at which it begins")
     plan_ratios: dict[str, float] = Field(description="class -> share of it a plan draws")
     capacity: float | None = Field(default=None, gt=0, le=1)
     gates: Gates
 
     @model_validator(mode="after")
     def _classes(self) -> EvaluateParams:
-        if set(self.cutoffs) != {"B", "C", "D"}:
-            raise ValueError(f"cutoffs needs B, C and D (A is below B): {sorted(self.cutoffs)}")
         if set(self.plan_ratios) != {"A", "B", "C", "D"}:
             raise ValueError(f"plan_ratios needs A, B, C and D: {sorted(self.plan_ratios)}")
         return self
@@ -347,16 +371,11 @@ class ChicagoPublished(_Strict):
 
 
 class ChicagoParams(_Strict):
-    """The `chicago` section: the real city's data, its rounds, and riskdraw's model on it."""
+    """The `chicago` section: the real city's data, its rounds, its published figures (riskdraw's
+    model on it reads the `select`, `tune` and `train` sections beside it)."""
 
     data: str = Field(description="folder with the city's model table (30_xgboost_data.csv.gz)")
     period_days: int = Field(ge=7, description="training inspections grouped in rounds this long")
-    validation_rounds: int = Field(ge=1)
-    capacity: float = Field(gt=0, le=1, description="share of a round's work done first")
-    trials: int = Field(ge=1)
-    seed: int
-    n_factors: int = Field(ge=1)
-    calibration_rounds: int = Field(ge=1)
     with_inspector: bool = Field(
         default=False,
         description="the profile (`profile.city: chicago`) carries the inspector group",

@@ -68,3 +68,31 @@ def flatten(prefix: str, value) -> dict[str, object]:
             out.update(flatten(f"{prefix}.{key}" if prefix else str(key), item))
         return out
     return {prefix: value}
+
+
+REPORT_DIGEST = "report_digest"
+"""The tag that ties a run to the stage output it logs (the sha256 of the stage's report)."""
+
+
+def log_stage_run(experiment_id: str, stage: str, report_digest: str, run_name: str | None = None):
+    """Start a run of `stage` tagged with the digest of the report it logs (a context manager,
+    as `mlflow.start_run`): `riskdraw track` finds it by that tag and never logs it twice."""
+    import mlflow
+
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name or stage)
+    mlflow.set_tags({"stage": stage, REPORT_DIGEST: report_digest})
+    return run
+
+
+def is_logged(stage: str, report_digest: str) -> bool:
+    """Whether the store holds a run of `stage` (experiment `riskdraw-<experiment>`, any) for
+    the report with this digest."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    found = mlflow.search_runs(
+        search_all_experiments=True,
+        filter_string=f"tags.stage = '{stage}' and tags.{REPORT_DIGEST} = '{report_digest}'",
+        max_results=1,
+    )
+    return len(found) > 0

@@ -63,6 +63,41 @@ def run_cli(*args: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def profiled_city(params: SimulateParams, root: Path):
+    """A whole simulated city through ingest, resolve and profile into `root` (for the tests
+    of cities with other drivers); returns its round snapshots and attribute -> family."""
+    import json
+
+    import pandas as pd
+
+    from riskdraw.entities.resolve import resolve
+    from riskdraw.features.profile import connect, snapshots, write_profile
+    from riskdraw.governance.catalogue import load_kinds
+    from riskdraw.governance.ingest import ingest_all
+    from riskdraw.simcity.catalogue import city_catalogue
+    from riskdraw.simcity.city import simulate_city
+
+    simulate_city(params, root / "raw", root / "truth", progress=False)
+    kinds = load_kinds(ROOT / "catalogue" / "kinds.yaml")
+    manifest = json.loads((root / "raw" / "manifest.json").read_text(encoding="utf-8"))
+    declared = {e["source_id"]: e["records"] for e in manifest["sources"]}
+    ingest_all(
+        city_catalogue(params, kinds), kinds, root / "raw", root / "interim", declared,
+        progress=False,
+    )  # fmt: skip
+    resolve(root / "interim", root / "entities", load_section("resolve", PARAMS))
+    settings = load_section("profile", PARAMS)
+    con = connect(settings.memory_limit, 1)
+    events = root / "entities" / "events"
+    snaps = snapshots(con, events, settings.screening_date)
+    attrs = write_profile(
+        con, events, root / "entities" / "entities.parquet", snaps, root / "profile",
+        progress=False,
+    )  # fmt: skip
+    frame = pd.read_parquet(root / "profile", filters=[("snapshot", "=", "round")])
+    return frame, {a.name: a.family for a in attrs}
+
+
 @pytest.fixture(scope="session")
 def tiny_city(tmp_path_factory) -> City:
     """A 2,000-enterprise city with every source, written once for the whole session."""

@@ -225,3 +225,47 @@ def profile(
     if with_inspector:
         frame = frame.join(inspector_flags(frame))
     return frame.drop(columns=["inspector_group"]), refused
+
+
+def write_profile(settings, out: Path) -> dict:
+    """The `profile` stage for this city (`profile.city: chicago`): one Parquet file per round
+    in `out`, as the simulated city's, each carrying the attributes' families in its metadata
+    (`features.profile.FAMILIES_KEY`) for select and tune to read; returns the stage's report.
+
+    Args:
+        settings: the `chicago` section (`ChicagoParams`).
+        out: the profile's folder (its Parquet files are replaced).
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from riskdraw.features.profile import FAMILIES_KEY
+
+    frame, refused = profile(settings.data, settings.period_days, settings.with_inspector)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.parquet"):
+        old.unlink()
+    meta = {FAMILIES_KEY: json.dumps(families(frame)).encode()}
+    for date, rows in frame.groupby("as_of_date"):
+        table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+        pq.write_table(table, out / f"as_of={date.date()}.parquet")
+    rounds = frame.groupby("as_of_date")["problem"].agg(["size", "mean"])
+    return {
+        "city": "chicago",
+        "rows_in": len(frame) + int(refused["row"].nunique()),
+        "rows_quarantined": int(refused["row"].nunique()),
+        "attributes": len(families(frame)),
+        "snapshots": [
+            {
+                "as_of_date": str(d.date()),
+                "snapshot": "round",
+                "rows": int(r["size"]),
+                "hit_rate": float(r["mean"]),
+            }
+            for d, r in rounds.iterrows()
+        ],
+    }

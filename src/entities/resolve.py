@@ -294,3 +294,18 @@ def _conflicts(
     frame = con.execute(" UNION ALL ".join(parts)).df()[columns]
     con.unregister("chosen_values")
     return frame
+
+
+def resolve_report(result: Resolved) -> dict:
+    """The `resolve` stage's report: entities, records, how many linked, by method, conflicts."""
+    total = sum(result.crosswalk_counts.values())
+    unlinked = result.crosswalk_counts.get("unmatched", 0) + result.crosswalk_counts.get(
+        "name_ambiguous", 0
+    )
+    return {
+        "entities": len(result.entities),
+        "records": total,
+        "linked": total - unlinked,
+        "by_method": dict(sorted(result.crosswalk_counts.items())),
+        "conflicts": result.conflicts,
+    }

@@ -36,3 +36,22 @@ def drivers_recovered(factor_families: dict[str, str], truth: Path) -> dict:
             f for f, fam in factor_families.items() if fam not in driver_families
         ),
     }
+
+
+def selection_against_truth(selection: dict, truth: Path) -> dict:
+    """`select`'s report judged against the simulator's drivers (evaluation code only): the
+    consensus factors and each compared method's.
+
+    Args:
+        selection: `reports/selection.json` (its `factors`, `methods` and `families`).
+        truth: the simulated city's truth folder.
+    """
+    families = selection["families"]
+    result = drivers_recovered({f: families[f] for f in selection["factors"]}, truth)
+    result["methods"] = {
+        method: drivers_recovered({f: families[f] for f in m["factors"]}, truth)[
+            "true_drivers_recovered"
+        ]
+        for method, m in selection["methods"].items()
+    }
+    return result

@@ -327,3 +327,91 @@ def write_profile(
         date = pd.Timestamp(one["as_of_date"].iloc[0]).date().isoformat()
         table.to_parquet(out / f"as_of={date}.parquet")
     return attrs
+
+
+def run_profile(
+    settings, entities: Path, out: Path, screening_only: bool = False, progress: bool = True
+) -> tuple[dict, list[Attribute]]:
+    """The `profile` stage: every snapshot of resolve's output written to `out`, and its report.
+
+    Args:
+        settings: the `profile` section (`ProfileParams`).
+        entities: resolve's output folder (`entities.parquet`, `events/`).
+        out: the profile's Parquet folder (one file per as-of date).
+        screening_only: only the screening date's snapshot.
+
+    Returns:
+        The report (rows, attributes, families, each snapshot's rows, inspections and hit
+        rate, seconds) and the attributes in column order.
+    """
+    import time
+
+    start = time.perf_counter()
+    con = connect(settings.memory_limit, settings.threads or None)
+    events = Path(entities) / "events"
+    snaps = snapshots(con, events, settings.screening_date, settings.rounds and not screening_only)
+    attrs = write_profile(con, events, Path(entities) / "entities.parquet", snaps, out, progress)
+    summary = (
+        con.read_parquet(f"{out}/*.parquet")
+        .group_by(["as_of_date", "snapshot", "task"])
+        .aggregate(
+            rows=lambda t: t.count(),
+            inspected=lambda t: t.inspected.cast("int64").sum(),
+            problems=lambda t: t.problem.cast("int64").sum(),
+        )
+        .order_by("as_of_date")
+        .to_pandas()
+    )
+    report = {
+        "rows": int(summary["rows"].sum()),
+        "attributes": len(attrs),
+        "families": len({a.family for a in attrs}),
+        "snapshots": [
+            {
+                "as_of_date": str(r.as_of_date.date()),
+                "snapshot": r.snapshot,
+                "task": r.task,
+                "rows": int(r.rows),
+                "inspected": int(r.inspected or 0),
+                "hit_rate": round(float(r.problems) / r.inspected, 4) if r.inspected else None,
+            }
+            for r in summary.itertuples()
+        ],
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    return report, attrs
+
+
+FAMILIES_KEY = b"riskdraw.families"
+"""The Parquet metadata key under which a real city's profile lists its attributes' families."""
+
+
+def _metadata(path: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    return (pq.read_schema(files[0]).metadata or {}) if files else {}
+
+
+def profile_families(path: Path, columns) -> dict[str, str]:
+    """attribute -> family of a profile: its own list if it carries one (a real city's adapter
+    writes it), else riskdraw's catalogue (the simulated city's attributes)."""
+    import json
+
+    meta = _metadata(path)
+    if FAMILIES_KEY in meta:
+        own = json.loads(meta[FAMILIES_KEY])
+        return {c: own[c] for c in columns if c in own}
+    districts = [c.removeprefix("district_") for c in columns if c.startswith("district_")]
+    catalogue_ = {a.name: a.family for a in attributes(districts)}
+    return {c: catalogue_[c] for c in columns if c in catalogue_}
+
+
+def attribute_wording(names: list[str]) -> dict[str, dict[str, str]]:
+    """attribute -> {"en": ..., "zh": ...}: what the catalogue says each attribute is (the
+    words a score's reasons use). Attributes the catalogue does not hold (a real city's own)
+    are left out: they are described by their names."""
+    districts = [n.removeprefix("district_") for n in names if n.startswith("district_")]
+    catalogue_ = {a.name: a for a in attributes(districts)}
+    return {n: {"en": catalogue_[n].en, "zh": catalogue_[n].zh} for n in names if n in catalogue_}

@@ -38,6 +38,7 @@ permutation importance between them; this step keeps the one that adds.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
@@ -530,3 +531,130 @@ def iv_by_round(rows: pd.DataFrame, factors: list[str], bins: int = 10) -> pd.Da
             f: information_value(group[f], y, bins) for f in factors
         }
     return pd.DataFrame(out).loc[factors]
+
+
+def selector_from(settings, families: dict[str, str] | None = None) -> FactorSelector:
+    """A FactorSelector with the `select` section's criteria (`SelectParams`)."""
+    return FactorSelector(
+        n_factors=settings.n_factors,
+        families=families,
+        fixed=tuple(settings.fixed),
+        min_iv=settings.min_iv,
+        max_correlation=settings.max_correlation,
+        bins=settings.bins,
+        l1_resamples=settings.l1_resamples,
+        l1_keep=settings.l1_keep,
+        perm_repeats=settings.perm_repeats,
+        max_swaps=settings.max_swaps,
+        random_state=settings.seed,
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What `run_select` found.
+
+    Attributes:
+        selector: the fitted `FactorSelector` (on every training round).
+        report: the stage's report (`reports/selection.json`): factors, their details, the
+            methods compared out of sample, every compared set's factor families.
+    """
+
+    selector: FactorSelector
+    report: dict
+
+
+def run_select(settings, frame: pd.DataFrame, families: dict[str, str]) -> Selection:
+    """The `select` stage: the factors chosen from a profile's labelled rounds.
+
+    The comparison of the methods is out of sample: each chooses on the earlier training
+    rounds and is judged on the latest. The factors are then chosen on every training round.
+    Rows are weighted by `training.rounds.weights` (the one definition every stage uses).
+
+    Args:
+        settings: the `select` section (`SelectParams`).
+        frame: the profile's round snapshots.
+        families: attribute -> family, for every attribute selection may choose.
+    """
+    from riskdraw.training.rounds import weights
+
+    rows = training_rows(frame, settings.holdout_rounds)
+    names = list(families)
+    X, y = rows[names], rows["problem"].astype(int).to_numpy()
+    folds = rows["as_of_date"].rank(method="dense").astype(int).to_numpy()
+    weight = weights(rows)
+    early = folds != folds.max()
+    log.info("comparing the methods: choosing on the earlier training rounds")
+    probe = selector_from(settings, families).fit(
+        X[early], y[early], folds[early], sample_weight=weight[early]
+    )
+    sets = {**probe.method_factors_, "consensus": probe.factors_}
+    comparison = compare(X, y, folds, sets, settings.validation_top, settings.seed)
+    log.info("scoring %d attributes on %d inspections", len(names), len(rows))
+    selector = selector_from(settings, families).fit(X, y, folds, sample_weight=weight)
+    chosen = selector.scores_.loc[selector.factors_]
+    compared = {f for s in [*sets.values(), selector.factors_] for f in s}
+    report = {
+        "factors": selector.factors_,
+        "attributes": len(names),
+        "rows": len(rows),
+        "rounds": sorted(str(d.date()) for d in rows["as_of_date"].unique()),
+        "details": [
+            {
+                "name": name,
+                "family": r.family,
+                "iv": round(float(r.iv), 4),
+                "direction": "raises risk" if r.direction > 0 else "lowers risk",
+                "gbm_stability": round(float(r.gbm_stability), 3),
+                "l1_frequency": round(float(r.l1_frequency), 3),
+                "family_loss_rise": round(float(r.perm_loss_rise), 5),
+                "loss_rise": round(float(selector.confirmation_[name].mean()), 5),
+                "rounds_adding": round(float((selector.confirmation_[name] > 0).mean()), 3),
+            }
+            for name, r in chosen.iterrows()
+        ],
+        "methods": comparison,
+        "families": {f: families[f] for f in sorted(compared)},
+    }
+    return Selection(selector=selector, report=report)
+
+
+def scores_table(selector: FactorSelector) -> pd.DataFrame:
+    """Every attribute's scores, whether it was chosen, and why or why not."""
+    return selector.scores_.assign(
+        chosen=selector.scores_.index.isin(selector.factors_),
+        reason=selector.scores_.index.map(selector.reasons_).fillna(""),
+    ).rename_axis("attribute")
+
+
+def _number(value: float | None) -> str:
+    """A measure to three places, or n/a where it is undefined (one outcome only)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def selection_figure(selector: FactorSelector, comparison: dict):
+    """The first 30 attributes in consensus order, by each method (the chosen in red)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = selector.scores_.head(30).iloc[::-1]
+    fig, axes = plt.subplots(1, 5, figsize=(20, 8), sharey=True)
+    colours = ["tab:red" if n in selector.factors_ else "tab:gray" for n in top.index]
+    for ax, column, title in zip(
+        axes,
+        ["perm_loss_rise", "iv", "gbm_gain", "gbm_stability", "l1_frequency"],
+        ["family shuffled: log-loss rise on the left-out round", "information value",
+         "LightGBM gain (mean over folds)", "GBM top-2n stability", "L1 stability selection"],
+        strict=True,
+    ):  # fmt: skip
+        ax.barh(top.index, top[column], color=colours)
+        ax.set_title(title, fontsize=10)
+    fig.suptitle(
+        "The first 30 attributes in consensus order (red: the chosen factors); "
+        + ", ".join(f"{k} AUC {_number(v['val_auc_lightgbm'])}" for k, v in comparison.items()),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig

@@ -5,6 +5,11 @@ completeness (values present), validity (records breaking no rule), uniqueness (
 duplicating another), consistency (records passing the kind's cross-field checks), timeliness
 (records reaching the regulator within the cadence's allowed delay) and accuracy (keys whose
 check characters hold, where the key has them). Thresholds in params mark each warn or fail.
+
+Failure tolerance is policy, not a count fitted to one city: the run goes on while the failed
+sources are at most `ingest.max_failed_share` of all sources and none is of an essential kind
+(`ingest.essential_kinds`, the kinds without which no enterprise file can be built); otherwise
+it stops, naming them. The verdict heads the report and the page.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import Counter
 
 import numpy as np
 
-from riskdraw.config import IngestParams
+from riskdraw.config import ConfigError, IngestParams
 
 from .ingest import SourceResult
 
@@ -52,13 +57,102 @@ def status_of(value: float | None, params: IngestParams, dimension: str) -> str:
     return "ok"
 
 
+def check_tolerance_policy(settings: IngestParams, kind_of_source: dict[str, str]) -> None:
+    """Check that every essential kind is the kind of some source in the catalogue.
+
+    A kind no source has is a typo or the wrong catalogue; either way the policy could not
+    protect it. Call it once the catalogue is loaded, before ingesting anything.
+
+    Args:
+        settings: the `ingest` section.
+        kind_of_source: every source of the catalogue -> its record kind.
+
+    Raises:
+        ConfigError: naming `ingest.essential_kinds`, the unknown kinds and the catalogue's.
+    """
+    known = set(kind_of_source.values())
+    unknown = [k for k in settings.essential_kinds if k not in known]
+    if unknown:
+        raise ConfigError(
+            f"ingest.essential_kinds: no source of the catalogue is of kind "
+            f"{', '.join(map(repr, unknown))} (its kinds: {', '.join(sorted(known))})"
+        )
+
+
+def _allowed(share: float, total: int) -> int:
+    """The most failed sources out of `total` whose share is at most `share`."""
+    n = int(share * total)
+    if n + 1 <= total and (n + 1) / total <= share:
+        n += 1
+    while n > 0 and n / total > share:
+        n -= 1
+    return n
+
+
+def tolerance(report: dict, kind_of_source: dict[str, str], settings: IngestParams) -> dict:
+    """Whether the run goes on despite its failed sources, and why, in sentences naming them.
+
+    Args:
+        report: a quality report; only its `failed` (source id -> error) is read.
+        kind_of_source: every source of the catalogue -> its record kind (the share's base).
+        settings: the `ingest` section (`max_failed_share`, `essential_kinds`).
+
+    Returns:
+        A JSON-able verdict: `passed`, `status` ("ok": none failed, "tolerated": failures
+        within the policy, "stopped"), `sources`, `sources_failed`, `failed_share`,
+        `max_failed_share`, `max_failed` (that share as a count), `essential_failed` (source
+        ids) and `reasons` (plain sentences).
+
+    Raises:
+        ConfigError: an essential kind that no source of the catalogue has.
+        ValueError: a failed source that is not in the catalogue.
+    """
+    check_tolerance_policy(settings, kind_of_source)
+    failed: dict[str, str] = report["failed"]
+    stray = [s for s in failed if s not in kind_of_source]
+    if stray:
+        raise ValueError(f"failed sources not in the catalogue: {', '.join(stray)}")
+    total = len(kind_of_source)
+    share = len(failed) / total if total else 0.0
+    allowed = _allowed(settings.max_failed_share, total)
+    within = len(failed) <= allowed
+    essential = [s for s in failed if kind_of_source[s] in settings.essential_kinds]
+    head = (
+        f"{len(failed)} of {total} sources failed ({share:.1%}), "
+        f"{'within' if within else 'more than'} the {settings.max_failed_share:.1%} allowed "
+        f"(at most {allowed})"
+    )
+    reasons = [head + (f": {', '.join(failed)}" if failed else "")]
+    reasons += [
+        f"source {s} of essential kind {kind_of_source[s]} failed: {failed[s]}" for s in essential
+    ]
+    passed = within and not essential
+    return {
+        "passed": passed,
+        "status": "stopped" if not passed else ("tolerated" if failed else "ok"),
+        "sources": total,
+        "sources_failed": len(failed),
+        "failed_share": round(share, 5),
+        "max_failed_share": settings.max_failed_share,
+        "max_failed": allowed,
+        "essential_kinds": list(settings.essential_kinds),
+        "essential_failed": essential,
+        "reasons": reasons,
+    }
+
+
 def quality_report(
     results: list[SourceResult],
     params: IngestParams,
     cadence: dict[str, str],
     checks: dict[str, bool],
 ) -> dict:
-    """The `reports/quality.json` payload: totals, then every source's counts and scores."""
+    """The `reports/quality.json` payload: the tolerance verdict and the failed sources first,
+    then totals, then every source's counts and scores.
+
+    `results` are one per source of the catalogue (as `ingest_all` returns them): their kinds
+    are the kind map the verdict (`tolerance`) is judged on.
+    """
     sources = []
     repairs: Counter = Counter()
     rules: Counter = Counter()
@@ -90,14 +184,17 @@ def quality_report(
         repairs.update(r.repairs)
         rules.update(r.rules)
     records_in = sum(r.records_in for r in results)
+    failed = {r.source_id: r.error for r in results if r.failed}
+    verdict = tolerance({"failed": failed}, {r.source_id: r.kind for r in results}, params)
     return {
+        "tolerance": verdict,
+        "failed": failed,
         "records_in": records_in,
         "records_accepted": sum(r.accepted for r in results),
         "records_quarantined": sum(r.quarantined for r in results),
         "reconciles": all(s["reconciles"] for s in sources),
         "sources": len(results),
         "sources_failed": sum(r.failed for r in results),
-        "failed": {r.source_id: r.error for r in results if r.failed},
         "sources_warn": sum(s["status"] == "warn" for s in sources),
         "sources_fail": sum(s["status"] == "fail" for s in sources),
         "repairs": dict(sorted(repairs.items())),
@@ -107,10 +204,68 @@ def quality_report(
 
 
 _COLOURS = {"ok": "#e6f4ea", "warn": "#fef7e0", "fail": "#fce8e6", "n/a": "#f1f3f4"}
+# The verdict's banner: background and edge, red when the run stops, amber when it goes on
+# without some sources, green when every source was read.
+_BANNERS = {
+    "stopped": ("#fce8e6", "#d93025"),
+    "tolerated": ("#fef7e0", "#f9ab00"),
+    "ok": ("#e6f4ea", "#188038"),
+}
+
+
+def _headline(verdict: dict) -> str:
+    n = verdict["sources_failed"]
+    if verdict["status"] == "stopped":
+        return (
+            "STOPPED: the run does not go on. Have the sources below re-delivered (or fixed) "
+            "and run ingest again."
+        )
+    if verdict["status"] == "tolerated":
+        return (
+            f"Goes on without {n} failed source{'s' if n != 1 else ''}: their records are "
+            "missing from this run until re-delivered."
+        )
+    return "Every source was read."
+
+
+def _verdict_html(report: dict) -> str:
+    """The banner (verdict and reasons) and the failed sources, the first thing on the page."""
+    verdict = report["tolerance"]
+    background, edge = _BANNERS[verdict["status"]]
+    role = ' role="alert"' if verdict["status"] == "stopped" else ""
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict["reasons"])
+    banner = (
+        f'<div class="verdict {verdict["status"]}"{role} style="background:{background};'
+        f'border:2px solid {edge};border-left-width:10px;padding:0.6em 1em;margin:1em 0">'
+        f'<p style="font-size:1.2em;margin:0.2em 0"><b>{html.escape(_headline(verdict))}</b></p>'
+        f"<ul>{reasons}</ul></div>"
+    )
+    by_id = {s["source_id"]: s for s in report["per_source"]}
+    essential = set(verdict["essential_failed"])
+    rows = []
+    for source_id, error in report["failed"].items():
+        s = by_id.get(source_id, {})
+        mark = "essential: stops the run" if source_id in essential else ""
+        rows.append(
+            f'<tr class="failed-source" style="background:{_COLOURS["fail"]}">'
+            f"<td><b>{html.escape(source_id)}</b></td>"
+            f"<td>{html.escape(str(s.get('kind', '')))}</td>"
+            f"<td>{html.escape(str(s.get('department', '')))}</td>"
+            f"<td>{html.escape(mark)}</td>"
+            f'<td style="text-align:left">{html.escape(str(error))}</td></tr>'
+        )
+    failed = (
+        "<table><tr><th>source</th><th>kind</th><th>department</th><th>essential</th>"
+        f"<th>error</th></tr>{''.join(rows)}</table>"
+        if rows
+        else "<p>none</p>"
+    )
+    return f'{banner}\n<h2 id="failed-sources">Failed sources</h2>{failed}'
 
 
 def quality_html(report: dict) -> str:
-    """A page a data steward can read: totals, failed sources, then a row per source."""
+    """A page a data steward can read: the verdict and the failed sources first, then the
+    totals, repairs and rules, then a row per source."""
 
     def cell(value, status="n/a"):
         text = (
@@ -141,13 +296,6 @@ def quality_html(report: dict) -> str:
             f"{cell(s['records_in'])}{cell(s['records_accepted'])}"
             f"{cell(s['records_quarantined'])}{cell(s['status'], s['status'])}{dims}</tr>"
         )
-    failed = (
-        "".join(
-            f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>"
-            for k, v in report["failed"].items()
-        )
-        or "<li>none</li>"
-    )
     repairs = "".join(f"<li>{html.escape(k)}: {v:,}</li>" for k, v in report["repairs"].items())
     rules = "".join(f"<li>{html.escape(k)}: {v:,}</li>" for k, v in report["rules"].items())
     return f"""<!doctype html>
@@ -156,13 +304,14 @@ def quality_html(report: dict) -> str:
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} th{{background:#eee}}</style>
 </head><body>
 <h1>Data quality by source and dimension</h1>
+{_verdict_html(report)}
+<h2 id="totals">Totals</h2>
 <p>{report["sources"]} sources; {report["records_in"]:,} records in,
 {report["records_accepted"]:,} accepted, {report["records_quarantined"]:,} quarantined
 (reconciles: {report["reconciles"]}); {report["sources_failed"]} failed,
 {report["sources_fail"]} below a fail threshold, {report["sources_warn"]} warn.</p>
-<h2>Failed sources</h2><ul>{failed}</ul>
 <h2>Safe repairs applied (counted, never silent)</h2><ul>{repairs}</ul>
 <h2>Rules broken (records quarantined)</h2><ul>{rules}</ul>
-<h2>Every source</h2><table><tr>{head}</tr>{"".join(rows)}</table>
+<h2 id="every-source">Every source</h2><table><tr>{head}</tr>{"".join(rows)}</table>
 </body></html>
 """

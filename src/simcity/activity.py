@@ -364,8 +364,11 @@ def _annual_reports_and_listings(rng, world: World, lo, hi, trait) -> None:
     add_abnormal_listings(rng, world, pd.concat(listings, ignore_index=True))
 
 
-def add_abnormal_listings(rng, world: World, frame: pd.DataFrame) -> None:
-    """Add listings, dating when each listing and each removal became known; clip to the window."""
+def add_abnormal_listings(rng, world: World, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add listings, dating when each listing and each removal became known; clip to the window.
+
+    Returns the listings added, as stored (so their dishonesty consequences can be derived).
+    """
     end = _d(world.params.history_end)
     frame = frame[frame["occurred_on"] < end].copy()
     removed = frame["removed_on"].to_numpy().astype("datetime64[D]")
@@ -373,29 +376,41 @@ def add_abnormal_listings(rng, world: World, frame: pd.DataFrame) -> None:
     frame["removed_on"] = removed
     frame["known_on"] = lag(rng, frame["occurred_on"].to_numpy(), 0, 7)
     frame["removed_known_on"] = np.where(np.isnat(removed), NAT, lag(rng, removed, 0, 7))
-    world.add_events("abnormal_list", frame.reset_index(drop=True))
+    frame = frame.reset_index(drop=True)
+    world.add_events("abnormal_list", frame)
+    return frame
 
 
-def derive_dishonesty(rng, world: World) -> None:
-    """Three years on the abnormal list without removal: the serious-dishonesty list."""
+def derive_dishonesty(rng, world: World, listings: pd.DataFrame) -> None:
+    """Three years on the abnormal list without removal: the serious-dishonesty list.
+
+    Derived from `listings` (abnormal listings just added) and merged into the list. It is
+    called on every batch as it is added: the background listings before the first round, each
+    round's own right after that round. A round's listings all follow its date, so each round
+    sees every dishonesty listing dated before it, as the violation model needs. An enterprise
+    is listed once, at its earliest listing.
+    """
     end = _d(world.params.history_end)
-    ab = world.events["abnormal_list"]
-    since = ab["occurred_on"].to_numpy() + np.timedelta64(3 * 365, "D")
-    stays = np.isnat(ab["removed_on"].to_numpy()) | (ab["removed_on"].to_numpy() > since)
+    listed_on = listings["occurred_on"].to_numpy().astype("datetime64[D]")
+    since = listed_on + np.timedelta64(3 * 365, "D")
+    removed = listings["removed_on"].to_numpy().astype("datetime64[D]")
+    stays = np.isnat(removed) | (removed > since)
     # Listing is a decision, not automatic: about a quarter of those eligible are listed.
-    hit = stays & (since < end) & (rng.random(len(ab)) < 0.25)
+    hit = stays & (since < end) & (rng.random(len(listings)) < 0.25)
+    when = since[hit] + rng.integers(0, 60, int(hit.sum())).astype("timedelta64[D]")
     frame = pd.DataFrame(
-        {"entity_uid": ab["entity_uid"].to_numpy()[hit], "occurred_on": since[hit]}
-    ).drop_duplicates("entity_uid")
-    when = frame["occurred_on"].to_numpy() + rng.integers(0, 60, len(frame)).astype(
-        "timedelta64[D]"
+        {
+            "entity_uid": listings["entity_uid"].to_numpy()[hit].astype(np.int32),
+            "occurred_on": when,
+            "known_on": lag(rng, when, 0, 10),
+            "reason": "被列入经营异常名录届满3年仍未履行相关义务",
+        }
     )
-    frame = frame.assign(
-        occurred_on=when,
-        known_on=lag(rng, when, 0, 10),
-        reason="被列入经营异常名录届满3年仍未履行相关义务",
-    )
-    world.events["dishonesty_list"] = frame[frame["occurred_on"] < end].reset_index(drop=True)
+    frame = frame[frame["occurred_on"] < end]
+    if "dishonesty_list" in world.events:
+        frame = pd.concat([world.events["dishonesty_list"], frame], ignore_index=True)
+    frame = frame.sort_values(["occurred_on", "entity_uid"], kind="stable")
+    world.events["dishonesty_list"] = frame.drop_duplicates("entity_uid").reset_index(drop=True)
 
 
 def _licences(rng, world: World, trait) -> None:

@@ -60,8 +60,10 @@ def build_world(params: SimulateParams) -> tuple[World, pd.DataFrame]:
     )
     world = World(params=params, population=population)
     simulate_activity(r_act, world)
-    truth = run_rounds(r_rounds, world)
-    derive_dishonesty(r_dis, world)
+    # The dishonesty list before the rounds, so that each round reads the listings dated
+    # before it; run_rounds adds those following from the listings each round makes.
+    derive_dishonesty(r_dis, world, world.events["abnormal_list"])
+    truth = run_rounds(r_rounds, world, r_dis)
     truth = pd.concat([truth, screening_truth(r_screen, world)], ignore_index=True)
     ent = world.entities
     world.events["registration"] = pd.DataFrame(

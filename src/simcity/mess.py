@@ -5,8 +5,10 @@ delivers (an Arrow table), the true enterprise behind each row, and a bit mask p
 which kinds of mess it received (truth, for tests and evaluation only). Rates are per record of
 the sources where the mess can occur: key mess where the source has a key column, name mess on
 the name column, conflicts where a source echoes a registry value, text amounts where amounts
-are in 元. Values are formatted with Arrow kernels, so the monthly streams of a 1.3M city stay
-fast; only the spoiled minority of rows passes through Python.
+are in 元. A record with several columns one kind of mess can touch receives it once, in one
+of them, so that its rate stays the declared one. Values are formatted with Arrow kernels, so
+the monthly streams of a 1.3M city stay fast; only the spoiled minority of rows passes through
+Python.
 """
 
 from __future__ import annotations
@@ -191,6 +193,35 @@ def replace_masked(arr: pa.Array, mask: np.ndarray, values) -> pa.Array:
     return pc.replace_with_mask(arr, pa.array(mask), values)
 
 
+def _conflicting(rng: np.random.Generator, values, mask: np.ndarray, pool, tries: int = 20):
+    """`values` with the rows of `mask` replaced by another enterprise's value from `pool`.
+
+    A draw that happens to equal the record's own value (a shared address, a capital of 0) is
+    drawn again, so that a record marked as conflicting does disagree with the registry.
+    """
+    rows = np.flatnonzero(mask)
+    if isinstance(pool, pa.Array):
+        own = text(values).take(pa.array(rows))
+        others = pool.take(pa.array(rng.integers(0, len(pool), len(rows))))
+        for _ in range(tries):
+            same = np.asarray(pc.equal(others, own).to_numpy(zero_copy_only=False), dtype=bool)
+            if not same.any():
+                break
+            again = pool.take(pa.array(rng.integers(0, len(pool), int(same.sum()))))
+            others = replace_masked(others, same, again)
+        return replace_masked(text(values), mask, others)
+    out = np.array(values, dtype=float)
+    own = out[rows]
+    others = pool[rng.integers(0, len(pool), len(rows))]
+    for _ in range(tries):
+        same = others == own
+        if not same.any():
+            break
+        others[same] = pool[rng.integers(0, len(pool), int(same.sum()))]
+    out[rows] = others
+    return out
+
+
 def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generator) -> Delivered:
     """Apply the mess and the source's formats; see the module docstring."""
     cols = dict(records.columns)
@@ -204,16 +235,13 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
         bits[mask] |= MESS_BITS[kind]
         return mask
 
-    # Registry values echoed by other departments sometimes disagree with the registry.
-    for column, pool in records.echoes.items():
-        mask = pick(rates.conflict, "conflict")
-        others = rng.integers(0, len(pool), int(mask.sum()))
-        if isinstance(pool, pa.Array):
-            cols[column] = replace_masked(text(cols[column]), mask, pool.take(pa.array(others)))
-        else:
-            values = np.array(cols[column], dtype=float)
-            values[mask] = pool[others]
-            cols[column] = values
+    # Registry values echoed by other departments sometimes disagree with the registry: a
+    # conflicting record disagrees in one of its echoed columns (the rate is per record).
+    if records.echoes:
+        conflict = pick(rates.conflict, "conflict")
+        which = rng.integers(0, len(records.echoes), n)
+        for j, (column, pool) in enumerate(records.echoes.items()):
+            cols[column] = _conflicting(rng, cols[column], conflict & (which == j), pool)
 
     out: dict[str, pa.Array] = {}
     for column, values in cols.items():
@@ -265,11 +293,16 @@ def spoil(records: Records, source: Source, rates: Mess, rng: np.random.Generato
             col = replace_masked(col, mask, _impossible(rng, int(mask.sum()), source.date_style))
         out[column] = col
 
-    for column in records.amounts:
-        if source.amount_unit == "yuan":
-            values = np.asarray(cols[column], dtype=float)
-            mask = pick(rates.amount_as_text, "amount_as_text", ~np.isnan(values))
-            wan = format_amounts(values[mask], "wan").to_pylist()
+    # Amounts in 元 sometimes written as text in 万: the rate is per record, so a record with
+    # several amounts has one of them (chosen among those it has) written so.
+    if source.amount_unit == "yuan" and records.amounts:
+        values = np.column_stack([np.asarray(cols[c], dtype=float) for c in records.amounts])
+        has = ~np.isnan(values)
+        as_text = pick(rates.amount_as_text, "amount_as_text", has.any(axis=1))
+        which = np.argmax(has * rng.random(has.shape), axis=1)  # uniform among those it has
+        for j, column in enumerate(records.amounts):
+            mask = as_text & (which == j)
+            wan = format_amounts(values[mask, j], "wan").to_pylist()
             suffix = np.where(rng.random(len(wan)) < 0.5, "万", "万元")
             out[column] = replace_masked(
                 out[column], mask, [w + s for w, s in zip(wan, suffix, strict=True)]

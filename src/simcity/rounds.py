@@ -21,6 +21,7 @@ from .activity import (
     World,
     _penalties,
     add_abnormal_listings,
+    derive_dishonesty,
     lag,
 )
 from .drivers import driver_values
@@ -118,8 +119,16 @@ def inspector_pools(rng: np.random.Generator, world: World) -> dict[str, np.ndar
     return pools
 
 
-def run_rounds(rng: np.random.Generator, world: World) -> pd.DataFrame:
-    """Run every double-random round in order; returns the truth per (entity, round)."""
+def run_rounds(
+    rng: np.random.Generator, world: World, listing_rng: np.random.Generator
+) -> pd.DataFrame:
+    """Run every double-random round in order; returns the truth per (entity, round).
+
+    Each round's consequences (penalties, abnormal listings and the dishonesty listings that
+    follow from them) are added before the next round, so every mechanism acts in every round
+    it precedes. `listing_rng` draws the dishonesty decisions: a stream of their own, so that a
+    city whose drivers ignore the dishonesty list runs the same rounds however it is derived.
+    """
     p = world.params
     ent = world.entities
     n = len(ent)
@@ -188,7 +197,7 @@ def run_rounds(rng: np.random.Generator, world: World) -> pd.DataFrame:
             "penalty", _penalties(rng, fined[keep], fined_on[keep], origin="inspection")
         )
         lost = np.char.startswith(result.astype(str), "通过登记的住所")
-        add_abnormal_listings(
+        unreachable = add_abnormal_listings(
             rng,
             world,
             pd.DataFrame(
@@ -201,6 +210,7 @@ def run_rounds(rng: np.random.Generator, world: World) -> pd.DataFrame:
                 }
             ),
         )
+        derive_dishonesty(listing_rng, world, unreachable)
         truth.append(
             pd.DataFrame(
                 {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from riskdraw.config import SimulateParams
-from riskdraw.tracking import file_digest, flatten, git_commit, use_experiment
+from riskdraw.tracking import file_digest, flatten, git_commit, log_stage_run, use_experiment
 
 
 def log_simulation(params: SimulateParams, report: dict, manifest: Path, report_path: Path) -> str:
@@ -23,8 +23,11 @@ def log_simulation(params: SimulateParams, report: dict, manifest: Path, report_
     }
     scalars.update(flatten("mess", params.mess.model_dump()))
     scalars["drivers"] = len(params.drivers)
-    with mlflow.start_run(
-        experiment_id=experiment, run_name=f"city-{params.entities}-seed-{params.seed}"
+    with log_stage_run(
+        experiment,
+        "simulate",
+        file_digest(report_path),
+        f"city-{params.entities}-seed-{params.seed}",
     ) as run:
         mlflow.log_params(scalars)
         mlflow.log_metrics(
@@ -41,9 +44,7 @@ def log_simulation(params: SimulateParams, report: dict, manifest: Path, report_
             }
         )
         mlflow.log_metrics({f"records.{k}": float(v) for k, v in report["records_by_kind"].items()})
-        mlflow.set_tags(
-            {"data_version": file_digest(manifest), "git_commit": git_commit(), "stage": "simulate"}
-        )
+        mlflow.set_tags({"data_version": file_digest(manifest), "git_commit": git_commit()})
         mlflow.log_artifact(str(manifest), artifact_path="city")
         mlflow.log_artifact(str(report_path), artifact_path="city")
         return run.info.run_id

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 
-def model_card(name: str, factors: list[str], tuned: dict, data: dict) -> str:
+def model_card(
+    name: str, factors: list[str], tuned: dict, data: dict, cutoffs: dict[str, float]
+) -> str:
     """A Markdown model card: intended use, data, factors, parameters, validation, limitations.
 
     Args:
@@ -11,6 +13,7 @@ def model_card(name: str, factors: list[str], tuned: dict, data: dict) -> str:
         factors: the factors it reads, in order.
         tuned: tune's report (best parameters, validation metrics, baselines).
         data: the data version and the rounds it was fitted and calibrated on.
+        cutoffs: the risk classes registered with it (class -> probability it begins at).
     """
     best = tuned["compared"]["LightGBM tuned (best trial)"]
     lines = [
@@ -38,6 +41,12 @@ def model_card(name: str, factors: list[str], tuned: dict, data: dict) -> str:
         "## Factors",
         "",
         *[f"{i}. `{f}`" for i, f in enumerate(factors, 1)],
+        "",
+        "## Risk classes",
+        "",
+        "Registered with this version (its scores are classed by them wherever it is used): "
+        + ", ".join(f"{c} from {cutoffs[c]:.0%}" for c in ("B", "C", "D"))
+        + f"; A below {cutoffs['B']:.0%}.",
         "",
         "## Model",
         "",

@@ -14,6 +14,7 @@ probabilities knowable from the records, from the simulator's truth: evaluation 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,13 @@ from .metrics import (
     calibration_table,
     capacity_threshold,
     compliant_reduction,
-    days_earlier,
-    first_half_share,
     gains_table,
     ht_mean,
     ranking_metrics,
-    top_share_hit_rates,
+    reordering_measures,
 )
+from .rounds import RoundSplit, population
+from .scoring import SCORES, ScoringModel, score
 
 TOP_SHARES = [0.05, 0.10, 0.20]
 """The top shares of a ranking whose hit rates are reported beside the re-ordering measures."""
@@ -54,17 +55,16 @@ def slice_labels(frame: pd.DataFrame, prefix: str) -> pd.Series:
     )
 
 
-def scored(model, frame: pd.DataFrame, cutoffs: dict[str, float]) -> pd.DataFrame:
-    """Rows of `frame` with the model's probability, ranking score and risk class."""
-    p = model.predict_proba(frame)[:, 1]
-    rank = model.raw_score(frame) if hasattr(model, "raw_score") else p
-    return frame.assign(probability=p, rank_score=rank, risk_class=risk_class(p, cutoffs))
+def scored(model: ScoringModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of `frame` with the one scoring function's probability, ranking score and risk
+    class beside them."""
+    scores = score(model, frame)
+    return frame.reset_index(drop=True).assign(**{c: scores[c] for c in SCORES})
 
 
 def evaluate_round(
-    model,
+    model: ScoringModel,
     population: pd.DataFrame,
-    cutoffs: dict[str, float],
     plan_ratios: dict[str, float],
     capacity: float | None = None,
     slice_min_inspections: int = 20,
@@ -74,16 +74,14 @@ def evaluate_round(
     model's ranking (`reordering_measures`: days earlier, first-half share, top shares).
 
     Args:
-        model: fitted; `predict_proba` gives calibrated probabilities, `raw_score` (if any)
-            the finer ranking.
+        model: the scoring model (its classes are its own cut-offs).
         population: the round's snapshot: every enterprise, the inspected ones labelled.
-        cutoffs: class -> the probability at which it begins (B, C, D; A below B).
         plan_ratios: class -> the share of it a plan draws.
         capacity: the share of the population the inspectors visit; None: as many as the
             round's draw inspected.
         slice_min_inspections: slices with fewer inspections in classes C and D are not gated.
     """
-    s = scored(model, population, cutoffs)
+    s = scored(model, population)
     insp = s[s["inspected"].astype(bool)]
     y = insp["problem"].to_numpy(dtype=int)
     pi = insp["inclusion_probability"].to_numpy(dtype=float)
@@ -300,20 +298,87 @@ def promotion_gates(
     }
 
 
-def reordering_measures(
-    dates: np.ndarray, scores: np.ndarray, found: np.ndarray, shares: list[float]
-) -> dict:
-    """A period's work re-ordered by score (Chicago's evaluation): mean days earlier a problem
-    is found, share of the problems found in the first half (re-ordered, and as done), AUC,
-    and the hit rate in the top shares of the ranking."""
-    found = np.asarray(found, dtype=int)
-    scores = np.asarray(scores, dtype=float)
-    return {
-        "days_earlier": days_earlier(dates, scores, found),
-        "first_half_share": first_half_share(dates, found, scores),
-        "first_half_share_business_as_usual": first_half_share(dates, found),
-        "auc": ranking_metrics(found, scores, np.ones(len(found)))["auc"],
-        "top_share_hit_rates": top_share_hit_rates(scores, found, shares),
-        "inspections": len(found),
-        "problems_found": int(found.sum()),
-    }
+def evaluation_figures(tables: dict[str, pd.DataFrame]) -> dict:
+    """The held-out round's calibration and gains plots (Matplotlib figures, by name) from
+    `evaluate_round`'s tables."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cal, gains = tables["calibration"], tables["gains"]
+    figures = {}
+    for name, x, y, diagonal, xlabel, ylabel, title, size in (
+        ("calibration", cal["predicted"], cal["observed"], "perfect", "predicted probability",
+         "share found with a problem", "Calibration on the held-out round", (5, 5)),
+        ("gains", gains["share_visited"], gains["share_of_problems_found"], "random draw",
+         "share of enterprises visited (highest risk first)", "share of the problems found",
+         "Gains on the held-out round", (6, 5)),
+    ):  # fmt: skip
+        fig, ax = plt.subplots(figsize=size)
+        ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label=diagonal)
+        ax.plot(x, y, marker="o", label="model")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
+        fig.tight_layout()
+        figures[name] = fig
+    return figures
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What `run_evaluate` measured: the metrics (`reports/metrics.json`), the tables behind
+    the plots, the slices and the gates."""
+
+    metrics: dict
+    tables: dict[str, pd.DataFrame]
+    slices: pd.DataFrame
+    gates: dict[str, dict]
+
+
+def run_evaluate(
+    settings,
+    frame: pd.DataFrame,
+    holdout_rounds: int,
+    model: ScoringModel,
+    champion: tuple[ScoringModel, str] | None,
+    truth: tuple[Path, Path] | None = None,
+) -> Evaluation:
+    """The `evaluate` stage's measures and gates on the first held-out round.
+
+    Args:
+        settings: the `evaluate` section (`EvaluateParams`).
+        frame: the profile's round snapshots.
+        holdout_rounds: how many of the last rounds are held out.
+        model: the version judged (the one `train` recorded).
+        champion: the current champion and its version, if another version (for the
+            `beats_champion` gate).
+        truth: simulated city only: (the truth folder, resolve's `entities.parquet`), for the
+            oracle ratios. Evaluation code is the only reader of the truth.
+    """
+    split = RoundSplit.of(frame, holdout_rounds)
+    held = split.holdout[0]
+    pop = population(frame, held)
+    args = (settings.plan_ratios, settings.capacity, settings.gates.slice_min_inspections)
+    result = evaluate_round(model, pop, *args)
+    out = {k: v for k, v in result.items() if k not in ("slices", "tables", "scored")}
+    out |= {"round": str(held.date()), "cutoffs": dict(model.cutoffs)}
+    if truth is not None:
+        number = sorted(frame["as_of_date"].unique()).index(held) + 1
+        out |= oracle_ratios(
+            result["scored"],
+            simulated_truth(truth[0], truth[1], number),
+            result["capacity"],
+            model.cutoffs,
+            settings.plan_ratios,
+        )
+    rival, rival_version = champion or (None, None)
+    rival_rate = None if rival is None else evaluate_round(rival, pop, *args)["hit_rate_model"]
+    return Evaluation(
+        metrics=out,
+        tables=result["tables"],
+        slices=result["slices"],
+        gates=promotion_gates(out, result["slices"], rival_rate, rival_version, settings.gates),
+    )

@@ -186,3 +186,22 @@ def top_share_hit_rates(scores: np.ndarray, found: np.ndarray, shares: list[floa
     order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
     found = np.asarray(found).astype(bool)[order]
     return {f"{s:.0%}": float(found[: max(1, int(s * len(found)))].mean()) for s in shares}
+
+
+def reordering_measures(
+    dates: np.ndarray, scores: np.ndarray, found: np.ndarray, shares: list[float]
+) -> dict:
+    """A period's work re-ordered by score (Chicago's evaluation): mean days earlier a problem
+    is found, share of the problems found in the first half (re-ordered, and as done), AUC,
+    and the hit rate in the top shares of the ranking."""
+    found = np.asarray(found, dtype=int)
+    scores = np.asarray(scores, dtype=float)
+    return {
+        "days_earlier": days_earlier(dates, scores, found),
+        "first_half_share": first_half_share(dates, found, scores),
+        "first_half_share_business_as_usual": first_half_share(dates, found),
+        "auc": ranking_metrics(found, scores, np.ones(len(found)))["auc"],
+        "top_share_hit_rates": top_share_hit_rates(scores, found, shares),
+        "inspections": len(found),
+        "problems_found": int(found.sum()),
+    }

@@ -173,3 +173,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = self.calibrator_.predict(self.raw_score(X))
         return np.column_stack([1 - p, p])
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Each factor's contribution to each row's log-odds (LightGBM's TreeSHAP; the bias
+        term left out): rows x factors, in the order of `factors`."""
+        check_is_fitted(self, "estimator_")
+        if not isinstance(self.estimator_, lgb.LGBMClassifier):
+            raise TypeError(f"contributions need a LightGBM learner, not {type(self.estimator_)}")
+        return self.estimator_.predict(self._matrix(X), pred_contrib=True)[:, :-1]

@@ -1,10 +1,12 @@
 """The risk model in the MLflow Model Registry: versions, aliases, gates and model cards.
 
-`train` logs the calibrated model as an MLflow pyfunc (it returns probabilities, not labels),
-with its signature, an input example and a model card, registers a version and points the
-alias `challenger` at it. `evaluate` judges the challenger on the held-out round and records
-each promotion gate as a tag of the version; only when every gate passes does the alias
-`champion` move to it. Serving and screening load `models:/<name>@champion`.
+`train` logs the `ScoringModel` (the calibrated model with its class cut-offs and its factors'
+wording) as an MLflow pyfunc that returns probability, ranking score and risk class through
+the one scoring function, with its signature, an input example and a model card, registers a
+version and points the alias `challenger` at it. `evaluate` loads the version `train`
+recorded, judges it on the held-out round and records each promotion gate as a tag of the
+version; only when every gate passes does the alias `champion` move to it. The service loads
+`models:/<name>@champion` and reports the version it serves.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from .scoring import SCORES, ScoringModel, score
+
 CHALLENGER, CHAMPION = "challenger", "champion"
 # A progress bar per download floods the stage logs for a model of a few files.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -29,20 +33,14 @@ MODEL_FILE = "risk_model.joblib"
 
 
 class PyfuncRiskModel(mlflow.pyfunc.PythonModel):
-    """The MLflow face of a `RiskModel`: a frame of factors in, a frame of probabilities out."""
+    """The MLflow face of a `ScoringModel`: a frame of factors in; probability, ranking score
+    and risk class out, by the one scoring function."""
 
     def load_context(self, context) -> None:
-        self.model = joblib.load(context.artifacts["risk_model"])
+        self.model = _as_scoring_model(joblib.load(context.artifacts["risk_model"]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return predictions(self.model, model_input)
-
-
-def predictions(model, frame: pd.DataFrame) -> pd.DataFrame:
-    """The calibrated probability and the (finer) ranking score of each row."""
-    return pd.DataFrame(
-        {"probability": model.predict_proba(frame)[:, 1], "rank_score": model.raw_score(frame)}
-    )
+        return score(self.model, model_input)[list(SCORES)]
 
 
 def _requirements() -> list[str]:
@@ -54,14 +52,15 @@ def _requirements() -> list[str]:
     ]
 
 
-def log_model(model, example: pd.DataFrame, name: str, card: str) -> str:
+def log_model(model: ScoringModel, example: pd.DataFrame, name: str, card: str) -> str:
     """Log `model` to the active run, register it under `name`, point `challenger` at the new
-    version, store the model card with it. Returns the version."""
+    version, store the model card and what its scores mean (`scoring.json`: factors and their
+    wording, class cut-offs; also tags of the version) with it. Returns the version."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / MODEL_FILE
         joblib.dump(model, path)
         example = example[list(model.factors)].head(5)
-        output = predictions(model, example)
+        output = score(model, example)[list(SCORES)]
         info = mlflow.pyfunc.log_model(
             name="risk_model",
             python_model=PyfuncRiskModel(),
@@ -74,28 +73,50 @@ def log_model(model, example: pd.DataFrame, name: str, card: str) -> str:
         card_path = Path(tmp) / "model_card.md"
         card_path.write_text(card, encoding="utf-8")
         mlflow.log_artifact(str(card_path))
+        mlflow.log_dict(model.describe(), "scoring.json")
     version = str(info.registered_model_version)
     client = MlflowClient()
     client.update_model_version(name, version, description=card)
+    client.set_model_version_tag(name, version, "cutoffs", json.dumps(model.cutoffs))
+    client.set_model_version_tag(name, version, "factors", ", ".join(model.factors))
     client.set_registered_model_alias(name, CHALLENGER, version)
     return version
 
 
-def load(name: str, alias: str):
-    """The `RiskModel` behind `models:/<name>@<alias>`, or None if the alias is not set."""
-    client = MlflowClient()
+def alias_version(name: str, alias: str) -> str | None:
+    """The version `models:/<name>@<alias>` points at, or None if the alias is not set."""
     try:
-        version = client.get_model_version_by_alias(name, alias)
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
     except MlflowException:
-        return None, None
+        return None
+
+
+def load_version(name: str, version: str) -> ScoringModel:
+    """The `ScoringModel` of `models:/<name>/<version>` (a pinned version, never an alias:
+    stages load what `train` recorded).
+
+    Raises:
+        LookupError: the registry holds no such version.
+    """
+    try:
+        MlflowClient().get_model_version(name, str(version))
+    except MlflowException as error:
+        raise LookupError(f"the registry holds no version {version} of {name}") from error
     with tempfile.TemporaryDirectory(prefix="riskdraw-model-") as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            f"models:/{name}/{version.version}", dst_path=tmp
-        )
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
         found = list(Path(local).rglob(MODEL_FILE))
         if not found:
-            raise FileNotFoundError(f"models:/{name}/{version.version} holds no {MODEL_FILE}")
-        return joblib.load(found[0]), str(version.version)
+            raise LookupError(f"models:/{name}/{version} holds no {MODEL_FILE}")
+        return _as_scoring_model(joblib.load(found[0]))
+
+
+def _as_scoring_model(obj) -> ScoringModel:
+    if not isinstance(obj, ScoringModel):
+        raise LookupError(
+            f"{MODEL_FILE} holds a {type(obj).__name__}, not a ScoringModel: a version "
+            "registered before models carried their classes; train a new one"
+        )
+    return obj
 
 
 def record_gates(name: str, version: str, gates: dict[str, dict]) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -57,3 +58,12 @@ def inspected(profile: pd.DataFrame, rounds: tuple[pd.Timestamp, ...] | list) ->
 def population(profile: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Every enterprise of one snapshot (open at the date, or inspected in its round)."""
     return profile[profile["as_of_date"] == as_of].reset_index(drop=True)
+
+
+def weights(rows: pd.DataFrame) -> np.ndarray:
+    """Each inspection's weight in learning: the inverse of its inclusion probability, scaled
+    to mean 1 (so that a targeted draw does not teach a model its own targeting, and the scale
+    of a round's draw rate does not reach penalties or minimum leaf weights). Selection,
+    tuning, training and every city use this one definition."""
+    w = 1.0 / rows["inclusion_probability"].to_numpy(dtype=float)
+    return w / w.mean()

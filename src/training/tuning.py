@@ -24,7 +24,7 @@ import pandas as pd
 
 from .metrics import hit_rate_at_capacity, ranking_metrics
 from .models import lightgbm_model
-from .rounds import RoundSplit, inspected, population
+from .rounds import RoundSplit, inspected, population, weights
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,6 @@ def folds(profile: pd.DataFrame, split: RoundSplit, n: int) -> list[Fold]:
             )
         )
     return out
-
-
-def weights(rows: pd.DataFrame) -> np.ndarray:
-    """Inverse inclusion probabilities, scaled to mean 1."""
-    w = 1.0 / rows["inclusion_probability"].to_numpy(dtype=float)
-    return w / w.mean()
 
 
 def judge(model, fold: Fold, columns: list[str], capacity: float) -> dict[str, float | None]:

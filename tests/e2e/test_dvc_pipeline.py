@@ -18,12 +18,17 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 
 
-def _run(args: list[str], cwd: Path) -> str:
+def _run(args: list[str], cwd: Path, store: Path | None = None) -> str:
+    """Run a command in `cwd` with the project's own MLflow store (`store`, default `cwd`)."""
+    store = store or cwd
     env = dict(
         os.environ,
         PATH=f"{BIN}:{os.environ['PATH']}",
         DVC_NO_ANALYTICS="1",
         DVC_SITE_CACHE_DIR=str(cwd / ".dvc-site-cache"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{store / 'mlflow.db'}",
+        RISKDRAW_ARTIFACTS=str(store / "mlruns"),
+        PYTHONPATH=str(ROOT),
     )
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -43,8 +48,8 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     shutil.copy(ROOT / "dvc.yaml", project / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["simulate"]["entities"] = 300
+    seed = params["simulate"]["seed"]
     params["tune"] |= {"trials": 3, "capacity": 0.5, "validation_rounds": 2}
-    params["chicago"]["trials"] = 2
     params["select"] |= {"l1_resamples": 5, "perm_repeats": 1}
     (project / "params.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
@@ -64,7 +69,8 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     assert (project / "data" / "features" / "profile.parquet").exists()
     selection = json.loads((project / "reports" / "selection.json").read_text())
     assert len(selection["factors"]) == params["select"]["n_factors"]
-    assert "true_drivers_recovered" in selection
+    truth = json.loads((project / "reports" / "selection-truth.json").read_text())
+    assert 0 <= truth["true_drivers_recovered"] <= truth["true_drivers"]
     tuning = json.loads((project / "reports" / "tuning.json").read_text())
     assert sum(tuning["trials"].values()) == 3 and "rule scorecard" in tuning["compared"]
     evaluation = json.loads((project / "reports" / "metrics.json").read_text())
@@ -80,11 +86,56 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     )
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics and "hit_rate_plan" in metrics
+    tracked = _run([str(BIN / "riskdraw"), "track"], project)
+    assert "missing" not in tracked and "logged now" not in tracked  # every stage logged itself
+    _assert_the_flow_is_in_mlflow(project)
     again = _run([str(BIN / "dvc"), "repro"], project)
     assert "didn't change, skipping" in again or "is cached" in again
+
+    # `dvc repro` tells the truth: a change to the code a stage runs, or to its params, and
+    # `dvc status` names that stage and not the stages upstream of it.
+    dvc_status = [str(BIN / "dvc"), "status"]
+    for module, stages, upstream in (
+        ("src/training/tuning.py", {"tune", "train", "evaluate", "chicago"}, "select"),
+        ("src/features/selection.py", {"select", "chicago-select"}, "profile"),
+        ("src/cli/model.py", {"tune", "train", "evaluate"}, "select"),
+    ):
+        path = project / module
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "\n# a change\n", encoding="utf-8")
+        changed = _stages(_run(dvc_status, project))
+        path.write_text(original, encoding="utf-8")
+        assert stages <= changed and upstream not in changed, (module, changed)
     params["simulate"]["seed"] = 5
-    (project / "params.yaml").write_text(
-        yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
-    )
-    changed = _run([str(BIN / "dvc"), "repro"], project)
-    assert "Running stage 'simulate'" in changed and "Running stage 'ingest'" in changed
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    assert "simulate" in _stages(_run(dvc_status, project))
+    params["simulate"]["seed"] = seed
+    (project / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True), "utf-8")
+    assert not _stages(_run(dvc_status, project))
+
+    # A fresh clone: the committed reports and dvc.lock, no data, no DVC cache, no MLflow
+    # store. `dvc repro` skips select (its inputs rebuild byte for byte), `riskdraw track`
+    # logs it from its outputs: the store holds the whole flow again.
+    for generated in ("data", ".dvc/cache", "mlflow.db", "mlruns"):
+        target = project / generated
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    rebuilt = _run([str(BIN / "dvc"), "repro"], project)
+    assert "Stage 'select' didn't change, skipping" in rebuilt
+    tracked = _run([str(BIN / "riskdraw"), "track"], project)
+    assert "logged now" in tracked and "missing" not in tracked
+    _assert_the_flow_is_in_mlflow(project)
+
+
+def _stages(status: str) -> set[str]:
+    """The stages `dvc status` reports as changed (their names open a line, with a colon)."""
+    return {
+        line.removesuffix(":")
+        for line in status.splitlines()
+        if line.endswith(":") and not line[0].isspace()
+    }
+
+
+def _assert_the_flow_is_in_mlflow(project: Path) -> None:
+    """Every stage's run, with its key figures, in the project's MLflow store: checked in a
+    process of its own (MLflow's client keeps its store in process-wide state)."""
+    _run([sys.executable, "-m", "tests.e2e.mlflow_flow", str(project)], ROOT, store=project)

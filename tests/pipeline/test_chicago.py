@@ -13,20 +13,27 @@ import yaml
 
 from riskdraw.cities.chicago import DATA_FILE, read_inspections
 from riskdraw.training.metrics import days_earlier
-from tests.conftest import PARAMS, ROOT, assert_committed_clean, run_cli, run_notebook
+from tests.conftest import ROOT, assert_committed_clean, run_cli, run_notebook
 
 pytestmark = pytest.mark.pipeline
 DATA = ROOT / "catalogue" / "chicago"
 NOTEBOOK = ROOT / "notebooks" / "07-chicago.ipynb"
+CONFIG = ROOT / "configs" / "chicago.yaml"
 
 
 @pytest.fixture(scope="module")
 def chicago_out(tmp_path_factory):
+    """`riskdraw chicago` with the city's config, fewer resamples and two trials (quicker)."""
     out = tmp_path_factory.mktemp("chicago")
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    config["select"] |= {"l1_resamples": 5, "perm_repeats": 1}
+    config["chicago"]["data"] = str(DATA)
+    params = out / "chicago.yaml"
+    params.write_text(yaml.safe_dump(config), encoding="utf-8")
     run_cli(
         "chicago", "--trials", "2", "--report", str(out / "chicago.json"),
         "--quarantine", str(out / "quarantine.csv"), "--scores", str(out / "scores.csv"),
-        "--storage", str(out / "optuna.db"), "--params", str(PARAMS),
+        "--storage", str(out / "optuna.db"), "--params", str(params),
     )  # fmt: skip
     return out
 
@@ -124,7 +131,7 @@ def test_the_committed_chicago_notebook_has_no_outputs_and_a_parameters_cell():
 def test_riskdraws_own_commands_run_on_the_city_chosen_in_config(tmp_path):
     """`profile.city: chicago` swaps the simulated city's events for the city's adapter; select,
     tune, train and evaluate are the same commands, and evaluate adds the city's measure."""
-    config = yaml.safe_load((ROOT / "configs" / "chicago.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     config["tune"]["trials"] = 2
     config["train"]["model_name"] = "chicago-test"
     config["chicago"]["data"] = str(DATA)
@@ -150,8 +157,9 @@ def test_riskdraws_own_commands_run_on_the_city_chosen_in_config(tmp_path):
         "--report", str(tmp_path / "tr.json"),
     )  # fmt: skip
     run_cli(
-        "evaluate", "--params", p, "--profile", str(profile),
-        "--metrics", str(tmp_path / "m.json"), "--plots", str(tmp_path / "ev"),
+        "evaluate", "--params", p, "--profile", str(profile), "--train-report",
+        str(tmp_path / "tr.json"), "--metrics", str(tmp_path / "m.json"), "--plots",
+        str(tmp_path / "ev"),
     )  # fmt: skip
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["round"] == "2014-09-02" and metrics["inspections"] == 1_637

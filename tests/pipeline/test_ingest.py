@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -13,7 +14,7 @@ import pytest
 from riskdraw.config import load_section
 from riskdraw.governance.catalogue import load_kinds, load_sources
 from riskdraw.governance.ingest import ingest_all, ingest_source
-from riskdraw.governance.quality import quality_report
+from riskdraw.governance.quality import quality_html, quality_report
 from riskdraw.simcity.catalogue import city_catalogue
 from riskdraw.simcity.mess import MESS_BITS
 from tests.conftest import PARAMS, ROOT
@@ -194,6 +195,47 @@ def test_quality_report_has_every_dimension(ingested, catalogue, kinds):
         "accuracy",
     }
     assert 0.9 < row["scores"]["validity"] < 1.0
+
+
+def test_the_city_goes_on_past_broken_event_files_but_stops_on_a_broken_registry(
+    ingested, catalogue, kinds
+):
+    """The truncated file and one more broken one are tolerated (2 of 142, within the share);
+    a broken registry file stops the run, named at the top of the report and the page."""
+    _, results = ingested
+    params = load_section("ingest", PARAMS, max_failed_share=0.05, essential_kinds=["registration"])
+    cadence = {s.source_id: s.cadence for s in catalogue.sources}
+    checks = {k: bool(v.checks) for k, v in kinds.kinds.items()}
+    (cut,) = [sid for sid, r in results.items() if r.failed]
+    other = next(s for s in catalogue.sources if s.kind == "penalty" and s.source_id != cut)
+    registry = next(s for s in catalogue.sources if s.kind == "registration")
+
+    def broken(*source_ids: str) -> list:
+        return [
+            dataclasses.replace(r, error=f"{sid}: cut mid-record") if sid in source_ids else r
+            for sid, r in results.items()
+        ]
+
+    as_delivered = quality_report(
+        list(results.values()), load_section("ingest", PARAMS), cadence, checks
+    )
+    assert as_delivered["tolerance"]["passed"] and list(as_delivered["failed"]) == [cut]
+
+    two = quality_report(broken(other.source_id), params, cadence, checks)
+    assert two["tolerance"]["passed"] and two["tolerance"]["status"] == "tolerated"
+    assert two["tolerance"]["reasons"][0].startswith("2 of 142 sources failed (1.4%), within")
+    assert set(two["failed"]) == {cut, other.source_id}
+
+    stop = quality_report(broken(registry.source_id), params, cadence, checks)
+    assert not stop["tolerance"]["passed"]
+    assert stop["tolerance"]["essential_failed"] == [registry.source_id]
+    assert f"source {registry.source_id} of essential kind registration failed" in " ".join(
+        stop["tolerance"]["reasons"]
+    )
+    page = quality_html(stop)
+    first = page.index(f"<b>{registry.source_id}</b>")
+    assert page.index('class="verdict stopped"') < first < page.index('id="totals"')
+    assert first < page.index('id="every-source"')
 
 
 def test_a_corrupt_file_fails_alone_and_reruns_are_idempotent(

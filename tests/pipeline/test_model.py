@@ -74,6 +74,7 @@ def test_promotion_to_champion_goes_only_through_the_gates(tuned, tiny_profile):
         metrics = tmp / f"metrics-{name}.json"
         _run(
             "evaluate", "--profile", str(tiny_profile.path), "--metrics", str(metrics),
+            "--train-report", str(tmp / f"train-{name}.json"),
             "--plots", str(tmp / f"plots-{name}"), "--params", params,
         )  # fmt: skip
         return json.loads(metrics.read_text())
@@ -105,10 +106,43 @@ def test_promotion_to_champion_goes_only_through_the_gates(tuned, tiny_profile):
     assert set(second["hit_rate_by_class"]) == {"A", "B", "C", "D"}
     assert all(type(ok) is bool for ok in second["gates"].values())  # true JSON booleans
 
-    # The champion serves probabilities through MLflow's own loader (as the service will).
+    # The champion serves scores through MLflow's own loader (as the service will), by the
+    # one scoring function, with the classes registered with it.
     import pandas as pd
 
+    from riskdraw.training.registry import load_version
+    from riskdraw.training.scoring import score
+
     served = mlflow.pyfunc.load_model("models:/tiny-loose@champion")
-    out = served.predict(pd.read_parquet(tiny_profile.path).head(50)[FACTORS])
-    assert list(out.columns) == ["probability", "rank_score"]
+    rows = pd.read_parquet(tiny_profile.path).head(50)
+    out = served.predict(rows[FACTORS])
+    assert list(out.columns) == ["probability", "rank_score", "risk_class"]
     assert out["probability"].between(0, 1).all()
+    model = load_version("tiny-loose", str(champion.version if not second["promoted"] else moved))
+    pd.testing.assert_frame_equal(out, score(model, rows)[list(out.columns)])
+    assert model.cutoffs == second["cutoffs"]
+    assert json.loads(client.get_model_version("tiny-loose", moved).tags["cutoffs"]) == (
+        model.cutoffs
+    )
+
+
+def test_evaluate_judges_the_version_train_recorded_not_the_moving_alias(tuned, tiny_profile):
+    """Another version registered after train (the alias moves to it) is not the one judged."""
+    tmp, _, _ = tuned
+    params = _params(tmp, "tiny-pinned", max_calibration_error=1.0, slice_floor=0.0)
+    for report in ("train-pinned-1.json", "train-pinned-2.json"):
+        _run(
+            "train", "--profile", str(tiny_profile.path), "--tuning", str(tmp / "tuning.json"),
+            "--report", str(tmp / report), "--params", params,
+        )  # fmt: skip
+    first = json.loads((tmp / "train-pinned-1.json").read_text())
+    assert MlflowClient().get_model_version_by_alias("tiny-pinned", "challenger").version != (
+        int(first["version"])
+    )
+    metrics = tmp / "metrics-pinned.json"
+    _run(
+        "evaluate", "--profile", str(tiny_profile.path), "--train-report",
+        str(tmp / "train-pinned-1.json"), "--metrics", str(metrics), "--plots",
+        str(tmp / "plots-pinned"), "--params", params,
+    )  # fmt: skip
+    assert json.loads(metrics.read_text())["model_version"] == first["version"]

@@ -50,7 +50,8 @@ def reviewed(tiny_profile, tmp_path_factory) -> Reviewed:
         )  # fmt: skip
         _run(
             "evaluate", "--profile", profile, "--metrics", str(paths["metrics"]),
-            "--plots", str(tmp / "evaluation"), "--params", params,
+            "--train-report", str(paths["train"]), "--plots", str(tmp / "evaluation"),
+            "--params", params,
         )  # fmt: skip
     return Reviewed(paths, json.loads(paths["metrics"].read_text(encoding="utf-8")))
 

@@ -21,7 +21,8 @@ from riskdraw.config import load_section
 from riskdraw.features.evaluation import drivers_recovered
 from riskdraw.features.selection import FactorSelector, training_rows
 from riskdraw.training.metrics import ht_mean, ht_standard_error
-from tests.conftest import PARAMS, ROOT, simulate_params
+from riskdraw.training.rounds import weights
+from tests.conftest import PARAMS, profiled_city, simulate_params
 
 OTHER_DRIVERS = [
     {"name": "enforcement_1095", "effect": 1.5},
@@ -35,15 +36,6 @@ TARGETED = [5, 6]
 
 @pytest.fixture(scope="module")
 def other_city(tmp_path_factory):
-    import pandas as pd
-
-    from riskdraw.entities.resolve import resolve
-    from riskdraw.features.profile import connect, snapshots, write_profile
-    from riskdraw.governance.catalogue import load_kinds
-    from riskdraw.governance.ingest import ingest_all
-    from riskdraw.simcity.catalogue import city_catalogue
-    from riskdraw.simcity.city import simulate_city
-
     root = tmp_path_factory.mktemp("other-city")
     params = simulate_params(
         entities=4000,
@@ -52,25 +44,8 @@ def other_city(tmp_path_factory):
         drivers=OTHER_DRIVERS,
         interactions=[],
     )
-    simulate_city(params, root / "raw", root / "truth", progress=False)
-    kinds = load_kinds(ROOT / "catalogue" / "kinds.yaml")
-    manifest = json.loads((root / "raw" / "manifest.json").read_text(encoding="utf-8"))
-    declared = {e["source_id"]: e["records"] for e in manifest["sources"]}
-    ingest_all(
-        city_catalogue(params, kinds), kinds, root / "raw", root / "interim", declared,
-        progress=False,
-    )  # fmt: skip
-    resolve(root / "interim", root / "entities", load_section("resolve", PARAMS))
-    settings = load_section("profile", PARAMS)
-    con = connect(settings.memory_limit, 1)
-    events = root / "entities" / "events"
-    snaps = snapshots(con, events, settings.screening_date)
-    attrs = write_profile(
-        con, events, root / "entities" / "entities.parquet", snaps, root / "profile",
-        progress=False,
-    )  # fmt: skip
-    frame = pd.read_parquet(root / "profile", filters=[("snapshot", "=", "round")])
-    return frame, {a.name: a.family for a in attrs}, root / "truth"
+    frame, families = profiled_city(params, root)
+    return frame, families, root / "truth"
 
 
 @pytest.mark.slow
@@ -91,7 +66,7 @@ def test_a_city_with_other_drivers_yields_other_factors(other_city):
         rows[names],
         rows["problem"].astype(int),
         rows["as_of_date"].rank(method="dense").astype(int),
-        sample_weight=1 / rows["inclusion_probability"],
+        sample_weight=weights(rows),
     )
     found = drivers_recovered({f: families[f] for f in selector.factors_}, truth)
     assert found["true_drivers"] == len(OTHER_DRIVERS)

@@ -38,14 +38,22 @@ def selected(tiny_city, tiny_profile, tmp_path_factory) -> Selected:
             "select",
             "--profile",
             str(tiny_profile.path),
-            "--truth",
-            str(tiny_city.truth),
             "--params",
             str(PARAMS),
             *[arg for key, path in paths.items() for arg in (f"--{key}", str(path))],
         ],
     )
     assert result.exit_code == 0, result.output
+    truth = out / "selection-truth.json"
+    judged = CliRunner().invoke(
+        app,
+        [
+            "evaluate-selection", "--selection", str(paths["report"]), "--truth",
+            str(tiny_city.truth), "--report", str(truth),
+        ],
+    )  # fmt: skip
+    assert judged.exit_code == 0, judged.output
+    paths["truth"] = truth
     return Selected(json.loads(paths["report"].read_text()), paths)
 
 
@@ -59,8 +67,11 @@ def test_the_report_names_the_factors_and_how_they_were_chosen(selected, tiny_pr
     families = [attrs[f] for f in report["factors"]]
     assert len(set(families)) == n  # one factor per family
     assert {"iv", "gbm", "l1", "perm", "consensus"} == set(report["methods"])
-    assert 0 <= report["true_drivers_recovered"] <= report["true_drivers"]
-    assert report["true_drivers_recovered"] == len(report["recovered"])
+    assert "true_drivers_recovered" not in report  # selection never reads the truth
+    truth = json.loads(selected.paths["truth"].read_text())
+    assert 0 <= truth["true_drivers_recovered"] <= truth["true_drivers"]
+    assert truth["true_drivers_recovered"] == len(truth["recovered"])
+    assert set(truth["methods"]) == set(report["methods"])
     # The held-out round is never read.
     rounds = sorted(tiny_profile.frame.loc[tiny_profile.frame["snapshot"] == "round", "as_of_date"])
     assert max(report["rounds"]) < str(rounds[-1].date())
@@ -69,12 +80,14 @@ def test_the_report_names_the_factors_and_how_they_were_chosen(selected, tiny_pr
 
 def test_mlflow_holds_one_parent_run_with_a_child_per_method(selected):
     runs = mlflow.search_runs([use_experiment("select")], order_by=["start_time DESC"])
-    parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
+    parent = runs[runs["tags.stage"] == "select"].iloc[0]
     children = runs[runs["tags.mlflow.parentRunId"] == parent["run_id"]]
     assert set(children["params.method"]) == {"iv", "gbm", "l1", "perm", "consensus"}
     assert children["metrics.val_auc_lightgbm"].notna().all()
     assert parent["params.factor_01"] == selected.report["factors"][0]
-    assert parent["metrics.true_drivers_recovered"] == selected.report["true_drivers_recovered"]
+    judged = runs[runs["tags.stage"] == "selection-evaluation"].iloc[0]
+    truth = json.loads(selected.paths["truth"].read_text())
+    assert judged["metrics.true_drivers_recovered"] == truth["true_drivers_recovered"]
 
 
 @pytest.mark.slow
@@ -85,6 +98,7 @@ def test_the_factor_selection_notebook_runs_on_the_tiny_city(selected, tiny_prof
         {
             "selection_report": str(selected.paths["report"]),
             "scores_path": str(selected.paths["scores"]),
+            "truth_report": str(selected.paths["truth"]),
             "profile_path": str(tiny_profile.path),
         },
     )
@@ -94,6 +108,7 @@ def test_the_factor_selection_notebook_runs_on_the_tiny_city(selected, tiny_prof
     assert images >= 3
     text = "\n".join(o.get("text", "") for c in cells for o in c.get("outputs", []) if "text" in o)
     assert f"{len(selected.report['factors'])} factors chosen" in text
+    assert "true drivers recovered" in text
 
 
 def test_the_committed_notebook_has_no_outputs_and_a_parameters_cell():

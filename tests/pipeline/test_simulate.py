@@ -230,12 +230,22 @@ def _parse(values: pd.Series, style: str) -> pd.Series:
     return parsed.where(parsed.dt.year > 1900)
 
 
+def _yuan(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """An amount column in whole yuan, whether the source writes 元, 万元, or text in 万."""
+    header = next(c for c in frame.columns if c.startswith(f"{column}("))
+    cells = frame[header].astype(str)
+    wan = cells.str.contains("万").to_numpy() | header.endswith("(万元)")
+    number = pd.to_numeric(cells.str.replace(r"万元?$", "", regex=True), errors="coerce")
+    return np.round(number.to_numpy() * np.where(wan, 10_000, 1))
+
+
 @pytest.fixture(scope="module")
 def tally(tiny_city, extracts) -> Tally:
     """Every kind of mess, counted in the delivered files (truth only says which row is whom)."""
     entities = pd.read_parquet(tiny_city.truth / "entities.parquet")
     true_names = entities["name"].to_numpy()
     true_address = entities["address"].to_numpy()
+    true_paid_in = np.round(entities["paid_in_capital"].to_numpy())
     t = Tally()
     for entry, frame, ident in extracts.values():
         if frame.empty:
@@ -255,20 +265,27 @@ def tally(tiny_city, extracts) -> Tally:
                 valid = valid_uscc_mask(halfwidth_series(keys))
                 t.add("invalid_check", ~valid, original & present)
         if entry["amount_unit"] == "yuan":
-            amounts = [c for c in frame.columns if c.endswith("(元)")]
-            if amounts:
-                cells = frame[amounts[0]].astype(str)
+            # Per record: a record with several amounts counts once, whichever is in 万.
+            amounts = frame[[c for c in frame.columns if c.endswith("(元)")]].astype(str)
+            if amounts.shape[1]:
                 t.add(
                     "amount_as_text",
-                    cells.str.contains("万").to_numpy(),
-                    original & (cells != "").to_numpy(),
+                    amounts.apply(lambda c: c.str.contains("万")).any(axis=1).to_numpy(),
+                    original & (amounts != "").any(axis=1).to_numpy(),
                 )
         if entry["kind"] not in STREAMS:  # streams keep one name per account, not per row
             name = frame[next(c for c in frame.columns if c in NAME_COLUMNS)].to_numpy()
             changed = name != true_names[uid]
             t.add("name_changed", changed, original & (name != ""))
         if entry["kind"] == "annual_report":
-            t.add("conflict", frame["企业通信地址"].to_numpy() != true_address[uid], original)
+            # Per record: an annual report echoes the address and the paid-in capital.
+            paid_in = _yuan(frame, "实缴资本")
+            conflict = (frame["企业通信地址"].to_numpy() != true_address[uid]) | (
+                paid_in != true_paid_in[uid]
+            )
+            t.add("conflict", conflict, original)
+        if entry["kind"] == "licence":
+            t.add("conflict", frame["经营场所"].to_numpy() != true_address[uid], original)
         t.add("duplicate_exact", frame.duplicated().to_numpy(), np.ones(len(frame), bool))
         squeezed = frame.apply(lambda c: c.astype(str).str.replace(r"\s", "", regex=True))
         near = squeezed.duplicated().to_numpy() & ~frame.duplicated().to_numpy()
@@ -291,8 +308,8 @@ def test_every_kind_of_mess_is_present_at_its_rate(tiny_city, tally):
     _within(*tally["invalid_check"], rates.invalid_check, "invalid check characters")
     _within(*tally["missing_key"], rates.missing_key, "missing keys")
     _within(*tally["fullwidth"], rates.fullwidth, "full-width keys")
-    _within(*tally["amount_as_text"], rates.amount_as_text, "amounts written as 万")
-    _within(*tally["conflict"], rates.conflict, "addresses conflicting with the registry")
+    _within(*tally["amount_as_text"], rates.amount_as_text, "records with an amount in 万")
+    _within(*tally["conflict"], rates.conflict, "records conflicting with the registry")
     _within(*tally["duplicate_exact"], rates.duplicate_exact, "exact duplicates")
     _within(*tally["duplicate_near"], rates.duplicate_near, "near duplicates")
     _within(*tally["date_other_style"], rates.date_style_mix, "dates in another style")
