@@ -188,7 +188,12 @@ def evaluate(
     except LookupError as error:
         raise fail(f"{error} ({train_report} names it): run `riskdraw train` again") from None
     rival = alias_version(name, CHAMPION)
-    champion = None if rival in (None, version) else (load_version(name, rival), rival)
+    champion = None
+    if rival not in (None, version):
+        try:
+            champion = (load_version(name, rival), rival)
+        except LookupError as error:  # a champion from before versions carried their classes
+            console.print(f"[yellow]the champion cannot be judged beside it: {error}[/yellow]")
     frame = round_snapshots(profile)
     result = run_evaluate(
         settings, frame, holdout, model, champion, None if truth is None else (truth, entities)

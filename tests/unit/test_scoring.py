@@ -103,3 +103,11 @@ def test_describe_lists_factors_with_their_words_and_the_cutoffs(model):
     assert described["cutoffs"] == CUTOFFS
     assert [f["name"] for f in described["factors"]] == model.factors
     assert described["factors"][2] == {"name": "noise", "en": "noise", "zh": "noise"}
+
+
+def test_a_version_from_before_models_carried_their_classes_is_named_not_scored(model):
+    from riskdraw.training.registry import _as_scoring_model
+
+    assert _as_scoring_model(model) is model
+    with pytest.raises(LookupError, match=r"RiskModel, not a ScoringModel.*train a new one"):
+        _as_scoring_model(model.model)
