@@ -98,6 +98,31 @@ def profiled_city(params: SimulateParams, root: Path):
     return frame, {a.name: a.family for a in attrs}
 
 
+def quick_selection(frame, families: dict[str, str]):
+    """The factors of a whole city's training rounds, with select's criteria and 10 L1
+    resamples (quicker); returns the fitted FactorSelector."""
+    from riskdraw.features.selection import FactorSelector, training_rows
+    from riskdraw.training.rounds import weights
+
+    select = load_section("select", PARAMS)
+    rows = training_rows(frame, select.holdout_rounds)
+    names = [c for c in frame.columns if c in families]
+    return FactorSelector(
+        n_factors=select.n_factors,
+        families=families,
+        min_iv=select.min_iv,
+        max_correlation=select.max_correlation,
+        l1_resamples=10,
+        l1_keep=select.l1_keep,
+        random_state=select.seed,
+    ).fit(
+        rows[names],
+        rows["problem"].astype(int),
+        rows["as_of_date"].rank(method="dense").astype(int),
+        sample_weight=weights(rows),
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_city(tmp_path_factory) -> City:
     """A 2,000-enterprise city with every source, written once for the whole session."""

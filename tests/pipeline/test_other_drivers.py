@@ -17,12 +17,9 @@ import json
 import numpy as np
 import pytest
 
-from riskdraw.config import load_section
 from riskdraw.features.evaluation import drivers_recovered
-from riskdraw.features.selection import FactorSelector, training_rows
 from riskdraw.training.metrics import ht_mean, ht_standard_error
-from riskdraw.training.rounds import weights
-from tests.conftest import PARAMS, profiled_city, simulate_params
+from tests.conftest import profiled_city, quick_selection, simulate_params
 
 OTHER_DRIVERS = [
     {"name": "enforcement_1095", "effect": 1.5},
@@ -51,23 +48,7 @@ def other_city(tmp_path_factory):
 @pytest.mark.slow
 def test_a_city_with_other_drivers_yields_other_factors(other_city):
     frame, families, truth = other_city
-    select = load_section("select", PARAMS)
-    rows = training_rows(frame, select.holdout_rounds)
-    names = [c for c in frame.columns if c in families]
-    selector = FactorSelector(
-        n_factors=select.n_factors,
-        families=families,
-        min_iv=select.min_iv,
-        max_correlation=select.max_correlation,
-        l1_resamples=10,
-        l1_keep=select.l1_keep,
-        random_state=select.seed,
-    ).fit(
-        rows[names],
-        rows["problem"].astype(int),
-        rows["as_of_date"].rank(method="dense").astype(int),
-        sample_weight=weights(rows),
-    )
+    selector = quick_selection(frame, families)
     found = drivers_recovered({f: families[f] for f in selector.factors_}, truth)
     assert found["true_drivers"] == len(OTHER_DRIVERS)
     assert found["true_drivers_recovered"] >= 4, found

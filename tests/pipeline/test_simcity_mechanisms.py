@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskdraw.config import load_section
 from riskdraw.simcity.city import build_world
 from riskdraw.simcity.drivers import MECHANISMS
 from riskdraw.simcity.rounds import expected_probability, linear_predictor
-from tests.conftest import PARAMS, profiled_city, simulate_params
+from tests.conftest import profiled_city, quick_selection, simulate_params
 
 pytestmark = pytest.mark.pipeline
 
@@ -90,25 +89,7 @@ def dishonest_city(tmp_path_factory):
 
 @pytest.mark.slow
 def test_selection_finds_the_dishonesty_list_in_a_city_it_drives(dishonest_city):
-    from riskdraw.features.selection import FactorSelector, training_rows
-
     frame, families = dishonest_city
-    select = load_section("select", PARAMS)
-    rows = training_rows(frame, select.holdout_rounds)
-    names = [c for c in frame.columns if c in families]
-    selector = FactorSelector(
-        n_factors=select.n_factors,
-        families=families,
-        min_iv=select.min_iv,
-        max_correlation=select.max_correlation,
-        l1_resamples=10,
-        l1_keep=select.l1_keep,
-        random_state=select.seed,
-    ).fit(
-        rows[names],
-        rows["problem"].astype(int),
-        rows["as_of_date"].rank(method="dense").astype(int),
-        sample_weight=1 / rows["inclusion_probability"],
-    )
+    selector = quick_selection(frame, families)
     chosen = {families[f] for f in selector.factors_}
     assert any(f.startswith("dishonesty_list:") for f in chosen), chosen
