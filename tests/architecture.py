@@ -32,15 +32,13 @@ def _resolve(name: str) -> str | None:
     return name or None
 
 
-@cache
-def imports(module: str, top_level_only: bool = False) -> frozenset[str]:
-    """The package modules `module` imports (at top level only, or anywhere in it)."""
-    path = modules()[module]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
-    if top_level_only:  # imports guarded by `if TYPE_CHECKING` and the like count too
-        nodes = [n for n in ast.walk(tree) if getattr(n, "col_offset", 1) == 0]
+def _package(module: str) -> str:
+    """The package relative imports in `module` start from."""
+    return module if modules()[module].name == "__init__.py" else module.rpartition(".")[0]
+
+
+def _targets(nodes, package: str) -> set[str]:
+    """The package modules the import statements among `nodes` refer to."""
     out: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -53,11 +51,19 @@ def imports(module: str, top_level_only: bool = False) -> frozenset[str]:
             names = [base] + [f"{base}.{a.name}" for a in node.names]
         else:
             continue
-        for name in names:
-            if name.startswith("riskdraw") and (target := _resolve(name)):
-                out.add(target)
-    out.discard(module)
-    return frozenset(out)
+        out |= {t for n in names if n.startswith("riskdraw") and (t := _resolve(n))}
+    return out
+
+
+@cache
+def imports(module: str, top_level_only: bool = False) -> frozenset[str]:
+    """The package modules `module` imports (at top level only, or anywhere in it); at top
+    level, imports guarded by `if TYPE_CHECKING` and the like count too."""
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    nodes = ast.walk(tree)
+    if top_level_only:
+        nodes = [n for n in ast.walk(tree) if getattr(n, "col_offset", 1) == 0]
+    return frozenset(_targets(nodes, _package(module)) - {module})
 
 
 def closure(module: str) -> set[str]:
@@ -77,29 +83,12 @@ def closure(module: str) -> set[str]:
 def _function_imports(module: str, function: str) -> set[str]:
     """The package modules a function of `module` imports in its body, with the module's
     top-level imports (what running that function loads from the package)."""
-    path = modules()[module]
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
     body = next(
         n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
         and n.name == function
     )  # fmt: skip
-    wrapper = ast.Module(
-        body=[n for n in ast.walk(body) if isinstance(n, ast.Import | ast.ImportFrom)],
-        type_ignores=[],
-    )
-    package = module.rpartition(".")[0]
-    out = set(imports(module, top_level_only=True))
-    for node in wrapper.body:
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        else:
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*up, base]) if base else ".".join(up)
-            names = [base] + [f"{base}.{a.name}" for a in node.names]
-        out |= {t for n in names if n.startswith("riskdraw") and (t := _resolve(n))}
-    return out
+    return set(imports(module, top_level_only=True)) | _targets(ast.walk(body), _package(module))
 
 
 def command_closure(module: str, function: str) -> set[str]:

@@ -403,15 +403,19 @@ def profile_families(path: Path, columns) -> dict[str, str]:
     if FAMILIES_KEY in meta:
         own = json.loads(meta[FAMILIES_KEY])
         return {c: own[c] for c in columns if c in own}
-    districts = [c.removeprefix("district_") for c in columns if c.startswith("district_")]
-    catalogue_ = {a.name: a.family for a in attributes(districts)}
-    return {c: catalogue_[c] for c in columns if c in catalogue_}
+    known = _catalogued(columns)
+    return {c: known[c].family for c in columns if c in known}
 
 
 def attribute_wording(names: list[str]) -> dict[str, dict[str, str]]:
     """attribute -> {"en": ..., "zh": ...}: what the catalogue says each attribute is (the
     words a score's reasons use). Attributes the catalogue does not hold (a real city's own)
     are left out: they are described by their names."""
+    known = _catalogued(names)
+    return {n: {"en": known[n].en, "zh": known[n].zh} for n in names if n in known}
+
+
+def _catalogued(names) -> dict[str, Attribute]:
+    """name -> riskdraw's catalogue entry, for the districts the names' one-hots show."""
     districts = [n.removeprefix("district_") for n in names if n.startswith("district_")]
-    catalogue_ = {a.name: a for a in attributes(districts)}
-    return {n: {"en": catalogue_[n].en, "zh": catalogue_[n].zh} for n in names if n in catalogue_}
+    return {a.name: a for a in attributes(districts)}

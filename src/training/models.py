@@ -170,8 +170,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict_proba(self._matrix(X))[:, 1]
 
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """The calibrated probability of the learner's own scores (`raw_score`)."""
+        check_is_fitted(self, "calibrator_")
+        return self.calibrator_.predict(raw)
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        p = self.calibrator_.predict(self.raw_score(X))
+        p = self.calibrate(self.raw_score(X))
         return np.column_stack([1 - p, p])
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:

@@ -43,7 +43,7 @@ class ScoringModel:
     """What a registered model version is: the fitted model and what its scores mean.
 
     Attributes:
-        model: a fitted `RiskModel` (`predict_proba` calibrated, `raw_score` for ranking,
+        model: a fitted `RiskModel` (`raw_score` for ranking, `calibrate` for probabilities,
             `contributions` for reasons).
         cutoffs: class -> the calibrated probability at which it begins (B, C, D; A below B).
         wording: factor -> its `Wording`; a factor without one is described by its name.
@@ -89,12 +89,11 @@ def score(model: ScoringModel, profile: pd.DataFrame, reasons: int = 0) -> pd.Da
         `rank_score` (the finer, uncalibrated ranking), `risk_class` (A-D by the model's own
         cut-offs), and with `reasons` the columns of `REASONS`.
     """
-    probability = model.model.predict_proba(profile)[:, 1]
+    rank = model.model.raw_score(profile)  # the learner runs once: probability calibrates it
+    probability = model.model.calibrate(rank)
     out = profile[[k for k in KEYS if k in profile.columns]].reset_index(drop=True)
     out = out.assign(
-        probability=probability,
-        rank_score=model.model.raw_score(profile),
-        risk_class=risk_class(probability, model.cutoffs),
+        probability=probability, rank_score=rank, risk_class=risk_class(probability, model.cutoffs)
     )
     if reasons:
         out = out.join(explain(model, profile, reasons))

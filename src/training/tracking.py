@@ -14,6 +14,7 @@ import mlflow
 
 from riskdraw.tracking import git_commit
 
+from .experiment import TUNED
 from .registry import log_model
 
 
@@ -77,7 +78,7 @@ class TuningLog:
                 **{f"best.{k}": v for k, v in report["best_params"].items()},
             }
         )
-        mlflow.log_metrics(report["compared"][next(iter(report["compared"]))])
+        mlflow.log_metrics(report["compared"][TUNED])
 
     def __exit__(self, *exc) -> None:
         mlflow.end_run("FAILED" if exc[0] else "FINISHED")

@@ -98,6 +98,16 @@ def test_a_factor_without_wording_is_named_and_unknown_values_said_so(model, row
     assert not any(t.startswith("noise: ") and not t.endswith("none on record") for t in texts)
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(3.0, "x: 3"), (1234567.0, "x: 1,234,567"), (0.456, "x: 0.46"), (np.nan, "x: none on record")],
+)
+def test_a_reason_writes_its_value_as_a_person_does(value, text):
+    from riskdraw.training.scoring import _text
+
+    assert _text("x", value) == text
+
+
 def test_describe_lists_factors_with_their_words_and_the_cutoffs(model):
     described = model.describe()
     assert described["cutoffs"] == CUTOFFS
