@@ -9,6 +9,8 @@ pool of forked workers is counted once, not once per worker.
     python -m benchmarks.run --repeat 3            # medians of three runs
     python -m benchmarks.run --only governance --only profile --workdir /scratch --keep
                                                    # keep the cities: a rerun skips simulate
+    python -m benchmarks.run --only governance --sizes 1300000 --reference aafb8c5 \\
+        --workdir /scratch --keep                  # ours against an earlier revision's code
 """
 
 from __future__ import annotations
@@ -59,11 +61,11 @@ def _tree_pss(proc: psutil.Process) -> int:
     return total
 
 
-def measure(cmd: list[str], cwd: Path) -> dict:
+def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> dict:
     """Wall time and peak PSS of a command's whole process tree (sampled every 0.2 s)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
     ps = psutil.Process(proc.pid)
     peak, peak_at = 0, 0.0
@@ -180,72 +182,88 @@ def _city(workdir: Path, n: int) -> Path:
     return city
 
 
+REFERENCE: str | None = None  # --reference REV: the governance benchmark also times REV's code
+
+
+def _reference_code(workdir: Path, rev: str) -> tuple[list[str], dict]:
+    """The `riskdraw` command of revision `rev` (a git worktree in `workdir`, run with this
+    environment's interpreter and packages), and the environment that makes it import that
+    revision's `src/` as `riskdraw`."""
+    tree = workdir / f"reference-{rev}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT,
+                       check=True, capture_output=True)  # fmt: skip
+    package = workdir / f"reference-{rev}-path"
+    package.mkdir(exist_ok=True)
+    link = package / "riskdraw"
+    if not link.exists():
+        link.symlink_to(tree / "src")
+    env = os.environ | {"PYTHONPATH": str(package)}
+    return [sys.executable, "-c", "from riskdraw.cli import app; app()"], env
+
+
+def _governance_run(command: list[str], city: Path, tag: str, env: dict | None) -> tuple:
+    interim, entities = city / f"interim{tag}", city / f"entities{tag}"
+    for stage in (interim, entities):
+        shutil.rmtree(stage, ignore_errors=True)
+    ingest = measure(
+        [*command, "ingest", "--raw", str(city / "raw"), "--out", str(interim),
+         "--report", str(city / f"quality{tag}.json"), "--page", str(city / f"quality{tag}.html"),
+         "--no-progress"],
+        ROOT, env,
+    )  # fmt: skip
+    resolve = measure(
+        [*command, "resolve", "--interim", str(interim), "--out", str(entities),
+         "--report", str(city / f"resolve{tag}.json")],
+        ROOT, env,
+    )  # fmt: skip
+    if tag:  # the reference's outputs are not the city's
+        for stage in (interim, entities):
+            shutil.rmtree(stage, ignore_errors=True)
+    return ingest, resolve
+
+
 def bench_governance(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list[str]]:
-    """ingest + resolve on a simulated city of each size (the city itself is not timed)."""
+    """ingest + resolve on a simulated city of each size (the city itself is not timed); with
+    `--reference REV`, the same commands of revision REV in the same run, before ours."""
     rows = []
+    reference = _reference_code(workdir, REFERENCE) if REFERENCE else None
     for n in sizes:
         city = _city(workdir, n)
-        runs = []
+        runs, refs = [], []
         for _ in range(repeat if n <= 200_000 else 1):
-            for stage in ("interim", "entities"):
-                shutil.rmtree(city / stage, ignore_errors=True)
-            ingest = measure(
-                [
-                    RISKDRAW,
-                    "ingest",
-                    "--raw",
-                    str(city / "raw"),
-                    "--out",
-                    str(city / "interim"),
-                    "--report",
-                    str(city / "quality.json"),
-                    "--page",
-                    str(city / "quality.html"),
-                    "--no-progress",
-                ],
-                ROOT,
-            )
-            resolve = measure(
-                [
-                    RISKDRAW,
-                    "resolve",
-                    "--interim",
-                    str(city / "interim"),
-                    "--out",
-                    str(city / "entities"),
-                    "--report",
-                    str(city / "resolve.json"),
-                ],
-                ROOT,
-            )
-            runs.append((ingest, resolve))
+            if reference:
+                refs.append(_governance_run(reference[0], city, "-reference", reference[1]))
+            runs.append(_governance_run([RISKDRAW], city, "", None))
         quality = json.loads((city / "quality.json").read_text())
         if not KEEP:
             shutil.rmtree(city, ignore_errors=True)
-        ingest_s = statistics.median(r[0]["seconds"] for r in runs)
-        resolve_s = statistics.median(r[1]["seconds"] for r in runs)
-        ingest_peak = max(r[0]["peak_gib"] for r in runs)
-        resolve_peak = max(r[1]["peak_gib"] for r in runs)
-        peak = max(ingest_peak, resolve_peak)
-        records = quality["records_in"]
-        total = ingest_s + resolve_s
-        rows.append(
-            {
-                "entities": n,
-                "runs": len(runs),
-                "ingest": ingest_s,
-                "resolve": resolve_s,
-                "records": records,
-                "records_per_s": records / total,
-                "peak_gib": peak,
-                "ingest_peak": ingest_peak,
-                "resolve_peak": resolve_peak,
+
+        def summary(runs: list[tuple]) -> dict:
+            return {
+                "ingest": statistics.median(r[0]["seconds"] for r in runs),
+                "resolve": statistics.median(r[1]["seconds"] for r in runs),
+                "ingest_peak": max(r[0]["peak_gib"] for r in runs),
+                "resolve_peak": max(r[1]["peak_gib"] for r in runs),
             }
-        )
+
+        ours = summary(runs)
+        total = ours["ingest"] + ours["resolve"]
+        row = {
+            "entities": n,
+            "runs": len(runs),
+            **ours,
+            "records": quality["records_in"],
+            "records_per_s": quality["records_in"] / total,
+            "peak_gib": max(ours["ingest_peak"], ours["resolve_peak"]),
+        }
+        if refs:
+            row["reference"] = summary(refs)
+        rows.append(row)
         print(
-            f"ingest+resolve {n:>9,}: {ingest_s:7.1f} s + {resolve_s:6.1f} s, "
-            f"{records:>12,} records, {records / total:>10,.0f} records/s, "
-            f"peak {peak:.2f} GiB",
+            f"ingest+resolve {n:>9,}: {ours['ingest']:7.1f} s + {ours['resolve']:6.1f} s, "
+            f"{row['records']:>12,} records, {row['records_per_s']:>10,.0f} records/s, "
+            f"peak {row['peak_gib']:.2f} GiB",
             flush=True,
         )
     lines = [
@@ -263,6 +281,25 @@ def bench_governance(sizes: list[int], repeat: int, workdir: Path) -> tuple[str,
             f"{r['resolve']:.1f} | {r['records']:,} | {r['records_per_s']:,.0f} | "
             f"{r['ingest_peak']:.2f} GiB | {r['resolve_peak']:.2f} GiB | {target} |"
         )
+    if any("reference" in r for r in rows):
+        lines += [
+            "",
+            f"Against the reference revision `{REFERENCE}`, run in the same benchmark run on "
+            "the same city, just before ours (time and peak memory, ours / reference):",
+            "",
+            "| enterprises | reference ingest + resolve s | ours s | time ratio "
+            "| reference peak PSS | ours peak PSS | memory ratio |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            ref = r["reference"]
+            ref_total, our_total = ref["ingest"] + ref["resolve"], r["ingest"] + r["resolve"]
+            ref_peak = max(ref["ingest_peak"], ref["resolve_peak"])
+            lines.append(
+                f"| {r['entities']:,} | {ref_total:.1f} | {our_total:.1f} | "
+                f"{our_total / ref_total:.3f} | {ref_peak:.2f} GiB | {r['peak_gib']:.2f} GiB | "
+                f"{r['peak_gib'] / ref_peak:.3f} |"
+            )
     command = (
         "riskdraw ingest --raw DIR/raw --out DIR/interim ...; "
         "riskdraw resolve --interim DIR/interim --out DIR/entities ..."
@@ -572,8 +609,15 @@ def main() -> None:
         default=None,
         help="scratch folder (default: a temporary folder, removed after)",
     )
+    parser.add_argument(
+        "--reference",
+        metavar="REV",
+        help="governance: also time git revision REV's code in the same run (a worktree in "
+        "--workdir), and report ours / reference",
+    )
     args = parser.parse_args()
-    global KEEP
+    global KEEP, REFERENCE
+    REFERENCE = args.reference
     # The profile benchmark reads the governance benchmark's outputs: keep them for it (the
     # temporary folder is still removed at the end unless --workdir is given).
     KEEP = args.keep or bool({"profile", "model"} & set(args.only or BENCHES))

@@ -7,11 +7,22 @@ before any compute. A bad value fails with an error that names the file, the sec
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+from riskdraw.errors import UserError
 
 RecordFormat = Literal["csv", "jsonl", "xlsx", "xml"]
 Encoding = Literal["utf-8", "gbk"]
@@ -47,8 +58,44 @@ SOURCE_KINDS = (
 )
 SourceKind = Literal[SOURCE_KINDS]  # type: ignore[valid-type]
 
+_SIZE_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}  # fmt: skip
+MIN_MEMORY = 64 * 2**20  # below this DuckDB cannot build the smallest join
 
-class ConfigError(ValueError):
+
+def parse_size(value: Any) -> int:
+    """A memory size as bytes: a whole number of bytes, or text such as "4GB", "512 MiB".
+
+    Raises:
+        ValueError: anything else (the message says what is accepted).
+    """
+    if isinstance(value, bool):
+        raise ValueError("a memory size must be bytes or text like 4GB, not true/false")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", str(value), re.IGNORECASE)
+        if not match:
+            raise ValueError(
+                f"{str(value)[:40]!r} is not a memory size: write a number and a unit, e.g. "
+                f"4GB or 512MiB (units {', '.join(u.replace('I', 'i') for u in _SIZE_UNITS)})"
+            )
+        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "B").upper()])
+    if size < MIN_MEMORY:
+        raise ValueError(f"a memory size of at least {MIN_MEMORY // 2**20} MiB is needed")
+    return size
+
+
+MemorySize = Annotated[
+    int, BeforeValidator(parse_size), PlainSerializer(lambda b: f"{b}B", return_type=str)
+]
+"""A memory cap in bytes, parsed from params (e.g. "4GB") and handed to DuckDB as a setting
+value, never as SQL text."""
+
+
+class ConfigError(UserError):
     """A parameter failed validation; the message names the file, section and key."""
 
 
@@ -222,7 +269,9 @@ class IngestParams(_Strict):
     essential_kinds: list[str] = Field(
         min_length=1, description="record kinds of which no source may fail (registration)"
     )
-    timeliness_days: dict[str, int] = Field(description="allowed delivery delay per cadence")
+    timeliness_days: dict[str, Annotated[int, Field(ge=0, le=3660)]] = Field(
+        description="allowed delivery delay per cadence, in days (0 or more)"
+    )
     quality: dict[str, Bounds]
 
     @model_validator(mode="after")
@@ -247,7 +296,7 @@ class ResolveParams(_Strict):
     name_margin: float = Field(ge=0, le=1, description="lead over any other entity's name")
     block_prefix: int = Field(ge=1, le=6, description="characters of a core name per block")
     names_per_entity: int = Field(ge=0, description="spellings learnt from keyed records")
-    memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
+    memory_limit: MemorySize = Field(description="DuckDB's memory cap, e.g. 4GB")
 
 
 class ProfileParams(_Strict):
@@ -259,7 +308,7 @@ class ProfileParams(_Strict):
     )
     screening_date: str = Field(description="the date the whole city is screened at (YYYY-MM-DD)")
     rounds: bool = Field(description="also a snapshot at every inspection round, with labels")
-    memory_limit: str = Field(description="DuckDB's memory cap, e.g. 4GB")
+    memory_limit: MemorySize = Field(description="DuckDB's memory cap, e.g. 4GB")
     threads: int = Field(ge=0, description="DuckDB threads (0: all cores)")
 
     @model_validator(mode="after")
@@ -399,6 +448,26 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
+def _read_yaml(path: Path) -> dict:
+    """A YAML file's top-level mapping, or ConfigError naming the file, line and fault."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or error
+        raise ConfigError(f"{path}: not valid YAML{at}: {problem}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got a {type(raw).__name__}")
+    return raw
+
+
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
@@ -441,13 +510,18 @@ def load_section(
     params_path = Path(params_path)
     if section not in SECTIONS:
         raise ConfigError(f"{params_path}: unknown section {section!r}")
-    raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
+    raw = _read_yaml(params_path)
     if section not in raw:
         raise ConfigError(f"{params_path}: section {section!r} is missing")
     values = raw[section]
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{params_path}: section {section!r} is "
+            f"{'empty' if values is None else f'a {type(values).__name__}'}, not a mapping of keys"
+        )
     where = f"{params_path}: {section}"
     if override_path is not None:
-        extra = yaml.safe_load(Path(override_path).read_text(encoding="utf-8")) or {}
+        extra = _read_yaml(Path(override_path))
         extra = extra.get(section, extra)
         if not isinstance(extra, dict):
             raise ConfigError(f"{override_path}: expected a mapping of {section} keys")

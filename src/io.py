@@ -2,18 +2,123 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
+
+import pandas as pd
 
 
 def write_json(path: Path | str, payload: dict) -> None:
     """Write a metrics/report file as readable UTF-8 JSON (DVC reads these as metrics)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n"
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)  # whole or not at all: a reader never sees half a report
 
 
 def read_json(path: Path | str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet program read a cell as a formula (OWASP, CSV
+injection): a text cell starting with one is written behind a single quote, ``'``."""
+
+_PLAIN_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+# A number written as text ("-3.5", "+12", "-1e-5") cannot carry a formula: it is left alone.
+
+
+def _is_text(values: pd.Series | pd.Index) -> bool:
+    """Whether a column (or index) can hold text: object, string or categorical of those."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)
+
+
+def _escaped(values: pd.Series) -> pd.Series:
+    """Text cells that would start a formula, behind a single quote; all else unchanged.
+
+    Args:
+        values: a text column (see ``_is_text``); numbers and missing values in it stay.
+
+    Returns:
+        The column (a categorical one as object), with only its risky text cells changed.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    text = values.astype("string")
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        text = text.where(values.map(lambda v: isinstance(v, str)))  # numbers are not text
+    risky = text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(_PLAIN_NUMBER)
+    risky = risky.fillna(False).to_numpy(dtype=bool)
+    if not risky.any():
+        return values
+    return values.mask(risky, "'" + text)
+
+
+def _escaped_index(index: pd.Index) -> pd.Index:
+    """``_escaped`` applied to every text level of an index (or to column labels)."""
+    if isinstance(index, pd.MultiIndex):
+        levels = [index.get_level_values(i) for i in range(index.nlevels)]
+        return pd.MultiIndex.from_arrays([_escaped_index(level) for level in levels])
+    if not _is_text(index):
+        return index
+    return pd.Index(_escaped(pd.Series(index, dtype=index.dtype)), name=index.name)
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` in which no text cell, label or index value can start a formula.
+
+    Numeric, boolean and date columns are untouched: a negative number stays a number. Text
+    that starts with one of ``FORMULA_STARTS`` gets a leading single quote, which spreadsheet
+    programs take as "this is text"; a plain number written as text ("-3.5") is left alone.
+    """
+    out = frame.copy(deep=False)
+    for i in range(frame.shape[1]):
+        column = frame.iloc[:, i]
+        if _is_text(column):
+            out.isetitem(i, _escaped(column))
+    out.columns = _escaped_index(frame.columns).set_names(frame.columns.names)
+    out.index = _escaped_index(frame.index).set_names(frame.index.names)
+    return out
+
+
+def _holds(frame: pd.DataFrame, char: str) -> bool:
+    """Whether any text cell, column label or index value of ``frame`` contains ``char``."""
+    parts = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    parts += [pd.Series(frame.columns.map(str)), pd.Series(frame.index.map(str))]
+    return any(
+        bool(part.astype("string").str.contains(char, regex=False).any())
+        for part in parts
+        if _is_text(part)
+    )
+
+
+def write_csv(frame: pd.DataFrame, path: Path | str, **kwargs) -> None:
+    """Write a table as a CSV file that spreadsheet programs open safely and correctly.
+
+    Text is escaped by ``escape_formulas`` (CSV injection), and the file is UTF-8 with a byte
+    order mark (``utf-8-sig``) unless ``encoding`` says otherwise, so that Excel shows Chinese
+    text; pandas reads it back either way. A file with a carriage return inside a value quotes
+    every text field, as Python's csv writer (3.11) would leave that value unquoted and a
+    reader split the row there (its second part could start a formula). Like
+    ``write_json``, the file is written whole or not at all.
+
+    Args:
+        frame: the table; it is not changed.
+        path: the file to write; its folder is created if needed.
+        **kwargs: passed on to ``DataFrame.to_csv`` (``index``, ``encoding``, ...).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    safe = escape_formulas(frame)
+    options = {"encoding": "utf-8-sig", **kwargs}
+    if "quoting" not in options and _holds(safe, "\r"):
+        options["quoting"] = csv.QUOTE_NONNUMERIC
+    safe.to_csv(partial, **options)
+    partial.replace(path)

@@ -191,17 +191,28 @@ def tiny_profile(tiny_entities, tmp_path_factory) -> Profiled:
     """The tiny city's profile at every round and the screening date, built once per session."""
     import pandas as pd
 
-    from riskdraw.features.profile import build_profile, connect, snapshots
+    from riskdraw.features.profile import connect, snapshots, write_profile
 
     settings = load_section("profile", PARAMS)
     con = connect(settings.memory_limit, 1)
     snaps = snapshots(con, tiny_entities / "events", settings.screening_date)
-    table, attrs = build_profile(
-        con, tiny_entities / "events", tiny_entities / "entities.parquet", snaps
-    )
     path = tmp_path_factory.mktemp("features") / "profile.parquet"
-    table.to_parquet(path)
+    attrs = write_profile(
+        con, tiny_entities / "events", tiny_entities / "entities.parquet", snaps, path,
+        progress=False,
+    )  # fmt: skip
     return Profiled(path=path, frame=pd.read_parquet(path), attributes=attrs, snapshots=snaps)
+
+
+def profile_folder(frame, path: Path) -> Path:
+    """Write profile rows as the profile stage leaves them (a folder with its completion
+    manifest), for tests that hand a doctored profile to a later stage."""
+    from riskdraw.outputs import staged_folder, write_completion
+
+    with staged_folder(path) as work:
+        frame.to_parquet(work / "as_of=all.parquet")
+        write_completion(work, "profile", {}, counts={"rows": len(frame)})
+    return path
 
 
 def run_notebook(notebook: Path, out_dir: Path, parameters: dict, timeout: int = 180) -> list:

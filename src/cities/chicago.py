@@ -234,7 +234,7 @@ def write_profile(settings, out: Path) -> dict:
 
     Args:
         settings: the `chicago` section (`ChicagoParams`).
-        out: the profile's folder (its Parquet files are replaced).
+        out: the profile's folder (written beside itself and swapped in whole on success).
     """
     import json
 
@@ -242,17 +242,19 @@ def write_profile(settings, out: Path) -> dict:
     import pyarrow.parquet as pq
 
     from riskdraw.features.profile import FAMILIES_KEY
+    from riskdraw.outputs import staged_folder, write_completion
 
-    frame, refused = profile(settings.data, settings.period_days, settings.with_inspector)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.parquet"):
-        old.unlink()
-    meta = {FAMILIES_KEY: json.dumps(families(frame)).encode()}
-    for date, rows in frame.groupby("as_of_date"):
-        table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
-        pq.write_table(table, out / f"as_of={date.date()}.parquet")
+    inputs = {"data": Path(settings.data)}
+    with staged_folder(out, inputs) as work:  # refuses an output over the city's files
+        frame, refused = profile(settings.data, settings.period_days, settings.with_inspector)
+        meta = {FAMILIES_KEY: json.dumps(families(frame)).encode()}
+        rows_by_date = {}
+        for date, rows in frame.groupby("as_of_date"):
+            table = pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False)
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+            pq.write_table(table, work / f"as_of={date.date()}.parquet")
+            rows_by_date[str(date.date())] = len(rows)
+        write_completion(work, "profile", inputs, counts={"rows_by_as_of_date": rows_by_date})
     rounds = frame.groupby("as_of_date")["problem"].agg(["size", "mean"])
     return {
         "city": "chicago",

@@ -46,7 +46,7 @@ def chicago(
     import optuna
 
     from riskdraw.cities.reproduction import run_chicago
-    from riskdraw.io import write_json
+    from riskdraw.io import write_csv, write_json
     from riskdraw.tracking import use_experiment
 
     setup_logging(verbose)
@@ -62,7 +62,7 @@ def chicago(
         settings, select, tune, train, f"sqlite:///{storage.resolve()}", use_experiment("chicago")
     )
     quarantine.parent.mkdir(parents=True, exist_ok=True)
-    result.refused.to_csv(quarantine, index=False)
+    write_csv(result.refused, quarantine, index=False)
     write_json(report, result.report)
-    result.scores.to_csv(scores, index=False)
+    write_csv(result.scores, scores, index=False)
     chicago_table(result.report)

@@ -50,9 +50,11 @@ def profile(
     that city's adapter (src/cities/) instead: ENTITIES and PAGE are not used.
     """
     from riskdraw.io import write_json
+    from riskdraw.outputs import check_file_outputs
 
     setup_logging(verbose)
     settings = load("profile", params)
+    check_file_outputs({"--report": report, "--page": page}, {"--entities": entities, "--out": out})
     if settings.city != "simulated":
         from riskdraw.cities import adapter
 
@@ -108,16 +110,16 @@ def select(
     """
     from riskdraw.features.profile import profile_families
     from riskdraw.features.selection import run_select, scores_table, selection_figure
-    from riskdraw.io import write_json
+    from riskdraw.io import write_csv, write_json
 
     setup_logging(verbose)
     settings = load("select", params)
-    frame = round_snapshots(profile_path)
+    frame = round_snapshots(profile_path, "select")
     with console.status("selecting the factors: four methods, compared out of sample"):
         selection = run_select(settings, frame, profile_families(profile_path, frame.columns))
     write_json(report, selection.report)
     scores.parent.mkdir(parents=True, exist_ok=True)
-    scores_table(selection.selector).to_csv(scores)
+    write_csv(scores_table(selection.selector), scores)
     save_figure(selection_figure(selection.selector, selection.report["methods"]), plot)
     if track:
         from riskdraw.features.tracking import log_selection

@@ -50,6 +50,7 @@ def ingest(
     from riskdraw.governance.ingest import run_ingest
     from riskdraw.governance.quality import check_tolerance_policy, quality_html
     from riskdraw.io import write_json
+    from riskdraw.outputs import check_file_outputs
 
     setup_logging(verbose)
     settings = load("ingest", params)
@@ -59,6 +60,10 @@ def ingest(
         check_tolerance_policy(settings, {s.source_id: s.kind for s in catalogue_.sources})
     except (CatalogueError, ConfigError) as error:
         raise fail(f"catalogue error\n{error}") from None
+    inputs = {"--raw": raw, "--sources": sources, "--kinds": kinds, "--params": params}
+    check_file_outputs({"--report": report, "--page": page}, inputs | {"--out": out})
+    if not raw.is_dir():
+        raise fail(f"--raw {raw}: no such folder of extracts")
     result = run_ingest(settings, catalogue_, kind_specs, raw, out, progress)
     write_json(report, result)
     page.parent.mkdir(parents=True, exist_ok=True)
@@ -73,11 +78,19 @@ def ingest(
     verdict = result["tolerance"]
     colour = {"ok": "green", "tolerated": "yellow", "stopped": "red"}[verdict["status"]]
     for reason in verdict["reasons"]:
-        console.print(f"[{colour}]{reason}[/{colour}]")
+        console.print(reason, style=colour, markup=False)
+    for source, error in result["failed"].items():
+        if source not in verdict["essential_failed"]:  # those are among the reasons
+            console.print(f"source {source} failed: {error}", style=colour, markup=False)
+    for finding, count in result["findings_by_kind"].items():
+        console.print(f"finding {finding}: {count} source(s) or entries", style="yellow",
+                      markup=False)  # fmt: skip
     console.print(
-        f"ingested {result['sources']} sources: {result['records_in']:,} records in, "
-        f"{result['records_accepted']:,} accepted, {result['records_quarantined']:,} "
-        f"quarantined; {result['sources_failed']} failed"
+        f"ingested {result['sources']} sources: {result['records_declared']:,} records "
+        f"declared, {result['records_in']:,} in, {result['records_accepted']:,} accepted, "
+        f"{result['records_quarantined']:,} quarantined, {result['records_undelivered']:,} "
+        f"undelivered; {result['sources_failed']} failed; reconciles: {result['reconciles']}",
+        markup=False,
     )
     if not verdict["passed"]:
         raise typer.Exit(3)
@@ -107,9 +120,11 @@ def resolve(
     from riskdraw.entities.resolve import resolve as run_resolve
     from riskdraw.entities.resolve import resolve_report
     from riskdraw.io import write_json
+    from riskdraw.outputs import check_file_outputs
 
     setup_logging(verbose)
     settings = load("resolve", params)
+    check_file_outputs({"--report": report}, {"--interim": interim, "--out": out})
     result = resolve_report(run_resolve(interim, out, settings))
     write_json(report, result)
     if track:

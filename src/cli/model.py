@@ -67,7 +67,7 @@ def tune(
     settings = load("tune", params, trials=trials)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     factors = read_json(selection)["factors"]
-    frame = round_snapshots(profile)
+    frame = round_snapshots(profile, "tune")
     storage.parent.mkdir(parents=True, exist_ok=True)
     version = file_digest(profile)
     with (
@@ -119,7 +119,7 @@ def train(
     settings = load("train", params)
     holdout = load("tune", params).holdout_rounds
     tuned = read_json(tuning)
-    frame = round_snapshots(profile)
+    frame = round_snapshots(profile, "train")
     trained = run_train(
         settings, frame, holdout, tuned, attribute_wording(tuned["factors"]), file_digest(profile)
     )
@@ -169,7 +169,7 @@ def evaluate(
     version; `champion` moves only if all pass. Writes METRICS and PLOTS/ (calibration, gains,
     slices), logs to MLflow.
     """
-    from riskdraw.io import read_json, write_json
+    from riskdraw.io import read_json, write_csv, write_json
     from riskdraw.tracking import file_digest, use_experiment
     from riskdraw.training.evaluation import evaluation_figures, run_evaluate
     from riskdraw.training.registry import CHAMPION, alias_version, load_version, record_gates
@@ -194,7 +194,7 @@ def evaluate(
             champion = (load_version(name, rival), rival)
         except LookupError as error:  # a champion from before versions carried their classes
             console.print(f"[yellow]the champion cannot be judged beside it: {error}[/yellow]")
-    frame = round_snapshots(profile)
+    frame = round_snapshots(profile, "evaluate")
     result = run_evaluate(
         settings, frame, holdout, model, champion, None if truth is None else (truth, entities)
     )
@@ -204,7 +204,7 @@ def evaluate(
     write_json(metrics, out)
     plots.mkdir(parents=True, exist_ok=True)
     for table, frame_ in (*result.tables.items(), ("slices", result.slices)):
-        frame_.to_csv(plots / f"{table}.csv", index=False)
+        write_csv(frame_, plots / f"{table}.csv", index=False, encoding="utf-8")  # DVC: no BOM
     for figure, fig in evaluation_figures(result.tables).items():
         save_figure(fig, plots / f"{figure}.png")
     log_evaluation(experiment, out, metrics, plots, file_digest(profile))

@@ -14,11 +14,15 @@ Four identifiers appear in market-supervision records:
 
 Scalar functions serve single values and tests; the ``make_*`` functions generate millions of
 valid codes for the simulator with numpy; the ``valid_*_mask`` functions check pandas Series
-of strings on a fixed-width code-point view, so validation never loops in Python per row.
+of strings on a fixed-width code-point view, so validation never loops in Python per row. A
+mask is True exactly where the scalar ``is_valid_*`` is: for a string of the right length
+whose every character is allowed where it stands, a NUL or any other control character
+included (the fixed-width view pads with NUL, so each string's true length is checked too).
 """
 
 from __future__ import annotations
 
+import operator
 from types import MappingProxyType
 
 import numpy as np
@@ -69,8 +73,6 @@ _USCC_VALUE = _table(USCC_CHARSET)  # charset index, the value GB 32100 weighs
 _ORG_VALUE = _table(_ALNUM36)  # GB 11714 value: 0-9 -> 0-9, A-Z -> 10-35
 _DIGIT_VALUE = _table(_DIGITS)
 _RID_CHECK_VALUE = _table(RESIDENT_ID_CHECK_CHARS)  # check char -> weighted sum mod 11
-_AUTHORITY_OK = _table(REGISTRATION_AUTHORITIES) >= 0
-_ORG_TYPE_OK = _table("".join(ORG_TYPES)) >= 0
 
 _USCC_BYTES = np.frombuffer(USCC_CHARSET.encode(), dtype=np.uint8)
 _ORG_CHECK_BYTES = np.frombuffer(_ORG_CHECK_CHARS.encode(), dtype=np.uint8)
@@ -254,7 +256,11 @@ def _division_digits(division_codes: np.ndarray | str | int, n: int | None = Non
 
 
 def _code_points(strings: np.ndarray, width: int) -> np.ndarray:
-    """(n, width) uint32 code points of a str array; longer strings are cut at ``width``."""
+    """(n, width) uint32 code points of a str array; longer strings are cut at ``width``.
+
+    Shorter strings are padded with NUL, so trailing NULs of a string are lost: lengths come
+    from ``_lengths``.
+    """
     fixed = np.ascontiguousarray(strings, dtype=f"U{width}")
     return fixed.view(np.uint32).reshape(len(fixed), width)
 
@@ -380,14 +386,22 @@ def make_usccs(
     return _to_objects(chars)
 
 
+# ISO 7064 MOD 11,10 as a state machine: the next state p (1..10) after digit d is
+# _MOD11_10_NEXT[10 * p + d]; the check digit is (11 - p) % 10 of the final state.
+_MOD11_10_NEXT = np.array(
+    [(2 * ((p + d) % 10 or 10)) % 11 for p in range(11) for d in range(10)], dtype=np.uint8
+)
+
+
 def _mod11_10(digits: np.ndarray) -> np.ndarray:
-    """ISO 7064 MOD 11,10 check digits of an (n, k) digit matrix, one column at a time."""
-    p = np.full(len(digits), 10, dtype=np.int64)
+    """ISO 7064 MOD 11,10 check digits of an (n, k) matrix of digits 0-9, one column at a time.
+
+    Each step is one lookup in a small state table, so a column costs a single gather.
+    """
+    p = np.full(len(digits), 10, dtype=np.uint8)
     for j in range(digits.shape[1]):
-        s = (p + digits[:, j]) % 10
-        s[s == 0] = 10
-        p = (2 * s) % 11
-    return (11 - p) % 10
+        p = _MOD11_10_NEXT[10 * p.astype(np.intp) + digits[:, j]]
+    return (11 - p.astype(np.int64)) % 10
 
 
 def make_regnos(rng: np.random.Generator, division_codes: np.ndarray | str | int) -> np.ndarray:
@@ -477,18 +491,57 @@ def make_resident_ids(
 # vectorised validation
 
 _CHUNK = 1 << 18  # rows per block: keeps the fixed-width views small and cache-friendly
-_USCC_W32 = _USCC_W.astype(np.float32)  # float32 matmul is exact here (sums < 2**24) and BLAS
+_BAD = 1000.0  # the value of a character not allowed where it stands: one of them lifts the
+# sum of a row's values to _BAD or more, which no row of allowed characters (< 36 each) reaches
+
+
+def _scored(allowed: str, value: np.ndarray) -> np.ndarray:
+    """Float32 lookup by code point (0..255): ``value`` of an allowed character, else ``_BAD``."""
+    table = np.full(256, _BAD, dtype=np.float32)
+    for ch in allowed:
+        table[ord(ch)] = value[ord(ch)]
+    return table
+
+
+def _positional(*tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One flat lookup for position-dependent tables, and the offset of each position in it.
+
+    ``flat[chars + offsets]`` looks every character up in its own position's table at once.
+    """
+    return np.concatenate(tables), (np.arange(len(tables)) * 256).astype(np.uint16)
+
+
+_USCC_AT, _USCC_OFFSETS = _positional(
+    _scored(REGISTRATION_AUTHORITIES, _USCC_VALUE),
+    _scored("".join(ORG_TYPES), _USCC_VALUE),
+    *[_scored(_DIGITS, _USCC_VALUE)] * 6,
+    *[_scored(USCC_CHARSET, _USCC_VALUE)] * 10,
+)
+_ORG_SCORED = _scored(_ALNUM36, _ORG_VALUE)
+_DIGIT_SCORED = _scored(_DIGITS, _DIGIT_VALUE)
+_USCC_W32 = np.r_[USCC_WEIGHTS, 0].astype(np.float32)  # position 18 is the check itself
 _ORG_W32 = _ORG_W.astype(np.float32)
 _RID_W32 = _RID_W.astype(np.float32)
 
 
-def _string_blocks(s: pd.Series, width: int):
-    """Yield (slice, (m, width + 1) uint8 matrix) blocks of the values of ``s``.
+def _lengths(values: np.ndarray) -> np.ndarray:
+    """Length in code points of each str of an object array; 0 for None, NaN and pd.NA.
 
-    Code points above 255 become 255 (a character no check accepts), so lengths stay right.
-    Missing values turn into short strings such as 'None' or 'nan' that fail every length
-    check; non-str values (numbers from Excel) are blanked first, so they are invalid too. The
-    extra column is non-NUL exactly when a string is longer than ``width``.
+    Needed beside the fixed-width view, where a NUL inside a string cannot be told from the
+    padding: "<valid code>\\x00X" would otherwise look exactly ``width`` characters long.
+    ``length_hint`` is ``len`` for a str and 0 for an object without a length.
+    """
+    return np.fromiter(map(operator.length_hint, values), dtype=np.int64, count=len(values))
+
+
+def _string_blocks(s: pd.Series, width: int):
+    """Yield (slice, (m, width + 1) uint8 matrix, (m,) lengths) blocks of the values of ``s``.
+
+    Code points above 255 become 255 (a character no check accepts). Non-str values
+    (numbers from Excel) become "" and missing values have length 0, which fails every
+    length check. The lengths are the strings' true lengths: the matrix alone cannot show
+    them, since a NUL is also its padding (each check also refuses code point 0 wherever it
+    appears).
     """
     values = s.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
@@ -497,54 +550,59 @@ def _string_blocks(s: pd.Series, width: int):
     for start in range(0, len(values), _CHUNK):
         block = slice(start, start + _CHUNK)
         points = _code_points(values[block], width + 1)
-        yield block, np.minimum(points, 255).astype(np.uint8)
+        np.minimum(points, 255, out=points)
+        yield block, points.astype(np.uint8), _lengths(values[block])
 
 
 def _mask(s: pd.Series, width: int, check) -> np.ndarray:
-    """Boolean mask from ``check`` applied to blocks of exactly-``width`` strings."""
+    """Boolean mask from ``check`` applied to blocks of strings of exactly ``width`` characters."""
     if not isinstance(s, pd.Series):
         s = pd.Series(s, dtype=object)
     out = np.zeros(len(s), dtype=bool)
-    for block, chars in _string_blocks(s, width):
-        exact = (chars[:, width] == 0) & (chars[:, width - 1] != 0)
-        out[block] = exact & check(chars[:, :width])
+    for block, chars, lengths in _string_blocks(s, width):
+        out[block] = (lengths == width) & check(chars[:, :width])
     return out
 
 
-def _weighted(values: np.ndarray, weights32: np.ndarray) -> np.ndarray:
-    """Row-wise weighted sums of small non-negative integers, exactly, via float32 BLAS."""
-    return (values.astype(np.float32) @ weights32).astype(np.int64)
+def _weighted(values: np.ndarray, weights32: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise (weighted) sums of small non-negative integers as int64.
+
+    Exact in float32, since every sum stays below 2**24. ``einsum`` runs numpy's own loop in
+    the calling thread: a multi-threaded BLAS call can stall for a whole time slice when the
+    machine is busy, which costs more than the product itself.
+    """
+    values = values.astype(np.float32, copy=False)
+    if weights32 is None:
+        weights32 = np.ones(values.shape[1], dtype=np.float32)
+    return np.einsum("ij,j->i", values, weights32).astype(np.int64)
 
 
 def _org_check_ok(body: np.ndarray, check: np.ndarray) -> np.ndarray:
     """Whether GB 11714 check characters ``check`` (m,) match bodies ``body`` (m, 8) (uint8)."""
-    values = _ORG_VALUE[body]
-    ok = values.min(axis=1) >= 0
-    expected = 11 - _weighted(np.maximum(values, 0), _ORG_W32) % 11
-    return ok & (check == _ORG_CHECK_BYTES[expected])
+    values = _ORG_SCORED[body]
+    expected = _ORG_CHECK_BYTES[11 - _weighted(values, _ORG_W32) % 11]
+    return (_weighted(values) < _BAD) & (check == expected)
 
 
 def _uscc_ok(chars: np.ndarray) -> np.ndarray:
-    """Row-wise credit-code checks on an (m, 18) uint8 matrix (see ``is_valid_uscc``)."""
-    values = _USCC_VALUE[chars]
-    ok = values.min(axis=1) >= 0
-    ok &= _AUTHORITY_OK[chars[:, 0]] & _ORG_TYPE_OK[chars[:, 1]]
-    ok &= _DIGIT_VALUE[chars[:, 2:8]].min(axis=1) >= 0
-    ok &= _org_check_ok(chars[:, 8:16], chars[:, 16])
-    total = _weighted(np.maximum(values[:, :17], 0), _USCC_W32)
-    return ok & (values[:, 17] == (31 - total % 31) % 31)
+    """Row-wise credit-code checks on an (m, 18) uint8 matrix (see ``is_valid_uscc``).
 
-
-def _org_ok(chars: np.ndarray) -> np.ndarray:
-    """Row-wise organisation-code checks on an (m, 9) uint8 matrix."""
-    return _org_check_ok(chars[:, :8], chars[:, 8])
+    Each character is looked up in its position's table (authority, organisation type,
+    division digits, charset), where a character out of place weighs ``_BAD``: two row sums
+    then tell whether every character is allowed and whether the GB 32100 check is right.
+    """
+    values = _USCC_AT[chars + _USCC_OFFSETS]
+    ok = _weighted(values) < _BAD
+    ok &= values[:, 17] == (31 - _weighted(values, _USCC_W32) % 31) % 31
+    return ok & _org_check_ok(chars[:, 8:16], chars[:, 16])
 
 
 def _regno_ok(chars: np.ndarray) -> np.ndarray:
     """Row-wise registration-number checks on an (m, 15) uint8 matrix."""
-    digits = _DIGIT_VALUE[chars].astype(np.int64)
-    ok = digits.min(axis=1) >= 0
-    return ok & (digits[:, 14] == _mod11_10(np.clip(digits[:, :14], 0, 9)))
+    digits = _DIGIT_SCORED[chars]
+    ok = _weighted(digits) < _BAD
+    digits = np.minimum(digits, 9).astype(np.uint8)
+    return ok & (digits[:, 14] == _mod11_10(digits[:, :14]))
 
 
 def _resident_id_ok(chars: np.ndarray) -> np.ndarray:
@@ -568,16 +626,24 @@ def valid_uscc_mask(s: pd.Series) -> np.ndarray:
     return _mask(s, 18, _uscc_ok)
 
 
-def valid_org_code_mask(s: pd.Series) -> np.ndarray:
-    """Vectorised ``is_valid_org_code``: accepts "XXXXXXXX-Y" and "XXXXXXXXY"; NaN is False."""
+def valid_org_code_mask(s: pd.Series, hyphen: bool = True) -> np.ndarray:
+    """Vectorised ``is_valid_org_code``: accepts "XXXXXXXXY" and "XXXXXXXX-Y"; NaN is False.
+
+    Args:
+        s: the values.
+        hyphen: also accept the written form "XXXXXXXX-Y"; False accepts only the canonical
+            nine characters, as the canonical tables store them.
+
+    Returns:
+        Bool array, per value whether it is a valid organisation code.
+    """
     if not isinstance(s, pd.Series):
         s = pd.Series(s, dtype=object)
     out = np.zeros(len(s), dtype=bool)
-    for block, chars in _string_blocks(s, 10):
-        plain = (chars[:, 9] == 0) & (chars[:, 8] != 0) & _org_ok(chars[:, :9])
-        hyphen = (chars[:, 10] == 0) & (chars[:, 9] != 0) & (chars[:, 8] == ord("-"))
-        hyphen &= _org_ok(np.concatenate([chars[:, :8], chars[:, 9:10]], axis=1))
-        out[block] = plain | hyphen
+    for block, chars, lengths in _string_blocks(s, 10):
+        written = (lengths == 10) & (chars[:, 8] == ord("-")) & hyphen
+        check = np.where(written, chars[:, 9], chars[:, 8])
+        out[block] = ((lengths == 9) | written) & _org_check_ok(chars[:, :8], check)
     return out
 
 

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from riskdraw.config import ResolveParams
+from riskdraw.errors import DATA, UserError
+from riskdraw.outputs import HandoffError, require_complete, staged_folder, write_completion
 
 from .names import NameLinker
 
@@ -70,15 +72,27 @@ class Resolved:
     conflicts: int
 
 
-def _files(interim: Path, kind: str) -> list[str]:
-    return sorted(str(p) for p in (interim / kind).glob("*.parquet"))
+def _files(interim: Path, kind: str) -> str:
+    """The kind's Parquet files as a DuckDB list literal (paths quoted, never pasted raw)."""
+    return "[" + ", ".join(_sql_text(p) for p in sorted((interim / kind).glob("*.parquet"))) + "]"
+
+
+def _sql_text(value: object) -> str:
+    """A string as a DuckDB string literal: quotes doubled, so no path can end the literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class IntegrityError(UserError):
+    """The crosswalk does not hold exactly one row per accepted record (exit status 3)."""
+
+    exit_code = DATA
 
 
 def _kinds(interim: Path) -> list[str]:
     return sorted(
         p.name
         for p in interim.iterdir()
-        if p.is_dir() and p.name != "quarantine" and _files(interim, p.name)
+        if p.is_dir() and p.name != "quarantine" and any((interim / p.name).glob("*.parquet"))
     )
 
 
@@ -96,11 +110,11 @@ def _key_views(con: duckdb.DuckDBPyConnection, interim: Path, kinds: list[str]) 
                    CASE WHEN a.entity_id IS NOT NULL THEN 'credit_code'
                         WHEN b.entity_id IS NOT NULL THEN 'registration_number'
                         WHEN c.entity_id IS NOT NULL THEN 'organisation_code' END AS key_method
-            FROM read_parquet({_files(interim, kind)!r}, union_by_name=true) k
+            FROM read_parquet({_files(interim, kind)}, union_by_name=true) k
             LEFT JOIN ids a ON k.credit_code = a.credit_code
             LEFT JOIN regno b ON k.credit_code IS NULL
                              AND k.registration_number = b.registration_number
-            LEFT JOIN ids c ON k.credit_code IS NULL AND k.registration_number IS NULL
+            LEFT JOIN orgs c ON k.credit_code IS NULL AND k.registration_number IS NULL
                              AND k.organisation_code = c.organisation_code""")
 
 
@@ -124,15 +138,59 @@ def _union(kinds: list[str], view: str, columns: str) -> str:
 def resolve(
     interim: Path, out: Path, params: ResolveParams, con: duckdb.DuckDBPyConnection | None = None
 ) -> Resolved:
-    """Build `entities`, `crosswalk`, `conflicts` and `events/` in `out` from ingest's tables."""
+    """Build `entities`, `crosswalk`, `conflicts` and `events/` in `out` from ingest's tables.
+
+    `interim` must be ingest's complete output (its completion manifest checked); `out` is
+    written beside itself and swapped in whole on success, with its own completion manifest.
+    Every run asserts that the crosswalk holds exactly one row per accepted record.
+
+    Raises:
+        HandoffError: `interim` is missing, partial or stale, or `out` cannot be written.
+        IntegrityError: the crosswalk is not one row per accepted record (nothing is written).
+    """
     interim, out = Path(interim), Path(out)
+    handed = require_complete(interim, "ingest", "resolve")
+    accepted = sum(c.get("accepted", 0) for c in handed["counts"].values())
+    with staged_folder(out, {"interim": interim}) as work:
+        # Spill next to the outputs (never into the working directory), removed when done.
+        settings = {
+            "memory_limit": f"{params.memory_limit}B",
+            "temp_directory": str(work / ".spill"),
+        }
+        if con is None:
+            con = duckdb.connect(config=settings)
+        else:
+            for name, value in settings.items():
+                con.execute(f"SET {name} = {_sql_text(value)}")  # names ours, values quoted
+        result = _resolve(con, interim, work, params, accepted)
+        shutil.rmtree(work / ".spill", ignore_errors=True)
+        write_completion(
+            work,
+            "resolve",
+            {"interim": interim},
+            params.model_dump(mode="json"),
+            {"entities": len(result.entities), "records": sum(result.crosswalk_counts.values()),
+             "by_method": result.crosswalk_counts, "conflicts": result.conflicts},
+        )  # fmt: skip
+    return result
+
+
+def _resolve(
+    con: duckdb.DuckDBPyConnection,
+    interim: Path,
+    out: Path,
+    params: ResolveParams,
+    accepted: int,
+) -> Resolved:
     (out / "events").mkdir(parents=True, exist_ok=True)
-    con = con or duckdb.connect()
-    con.execute(f"SET memory_limit='{params.memory_limit}'")
-    # Spill next to the outputs (never into the working directory), removed when done.
-    spill = out / ".spill"
-    con.execute(f"SET temp_directory='{spill}'")
     kinds = _kinds(interim)
+    if "registration" not in kinds:
+        raise HandoffError(
+            f"resolve: {interim} holds no accepted registration record: the registry every "
+            "enterprise file is built on is missing; have the registration sources "
+            "re-delivered and run ingest again",
+            3,
+        )
 
     # 1. Entities of the registry: one per credit code (the newest registration record wins).
     reg_files = _files(interim, "registration")
@@ -141,11 +199,11 @@ def resolve(
         SELECT * EXCLUDE (rn) FROM (
             SELECT *, row_number() OVER (PARTITION BY credit_code ORDER BY known_on DESC,
                                          source_id, row) AS rn
-            FROM read_parquet({reg_files!r}, union_by_name=true) WHERE credit_code IS NOT NULL)
+            FROM read_parquet({reg_files}, union_by_name=true) WHERE credit_code IS NOT NULL)
         WHERE rn = 1""")
     # 2. Codes the registry lacks but other records carry: entities from the records.
     codes = " UNION ".join(
-        f"SELECT credit_code FROM read_parquet({_files(interim, kind)!r}, union_by_name=true) "
+        f"SELECT credit_code FROM read_parquet({_files(interim, kind)}, union_by_name=true) "
         f"WHERE credit_code IS NOT NULL"
         for kind in kinds
     )
@@ -161,6 +219,12 @@ def resolve(
         SELECT printf('E%08d', row_number() OVER (ORDER BY credit_code)) AS entity_id,
                credit_code, origin, substr(credit_code, 9, 9) AS organisation_code
         FROM codes""")
+    # An organisation code links only when one entity has it (two credit codes may embed the
+    # same one, e.g. a code and a corrupted copy of it): never one record to two entities.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE orgs AS
+        SELECT entity_id, organisation_code FROM ids
+        QUALIFY count(*) OVER (PARTITION BY organisation_code) = 1""")
     # 3. Deterministic links.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE regno AS
@@ -196,16 +260,16 @@ def resolve(
     con.execute("CREATE OR REPLACE TEMP TABLE named AS SELECT * FROM named")
     _linked_views(con, kinds)
 
+    crosswalk = _sql_text(out / "crosswalk.parquet")
     con.execute(
         f"COPY ({_union(kinds, 'linked', 'source_id, row, kind, entity_id, method, score')}) "
-        f"TO '{out / 'crosswalk.parquet'}' (FORMAT parquet)"
+        f"TO {crosswalk} (FORMAT parquet)"
     )
+    _one_row_per_record(con, crosswalk, accepted)
     counts = dict(
-        con.execute(
-            f"SELECT method, count(*) FROM read_parquet('{out / 'crosswalk.parquet'}') "
-            "GROUP BY method"
-        ).fetchall()
-    )
+        con.execute(f"SELECT method, count(*) FROM read_parquet({crosswalk}) GROUP BY method")
+        .fetchall()
+    )  # fmt: skip
     entities = _entities(con, kinds)
     entities.to_parquet(out / "entities.parquet", index=False)
     conflicts = _conflicts(con, kinds, entities)
@@ -217,9 +281,24 @@ def resolve(
             COPY (SELECT entity_id, * EXCLUDE (entity_id, method, score, kind, credit_code,
                                                registration_number, organisation_code, name)
                   FROM linked_{kind} WHERE entity_id IS NOT NULL)
-            TO '{out / "events" / f"{kind}.parquet"}' (FORMAT parquet)""")
-    shutil.rmtree(spill, ignore_errors=True)
+            TO {_sql_text(out / "events" / f"{kind}.parquet")} (FORMAT parquet)""")
     return Resolved(entities, {k: int(v) for k, v in counts.items()}, len(conflicts))
+
+
+def _one_row_per_record(con: duckdb.DuckDBPyConnection, crosswalk: str, accepted: int) -> None:
+    """Assert the crosswalk holds exactly one row per accepted record (source_id, row)."""
+    rows, records = con.execute(
+        f"SELECT count(*), count(DISTINCT (source_id, row)) FROM read_parquet({crosswalk})"
+    ).fetchone()
+    if rows != records or rows != accepted:
+        twice = con.execute(f"""
+            SELECT source_id, row, list(DISTINCT entity_id) FROM read_parquet({crosswalk})
+            GROUP BY ALL HAVING count(*) > 1 LIMIT 5""").fetchall()
+        raise IntegrityError(
+            f"resolve: the crosswalk has {rows:,} rows for {records:,} distinct records of "
+            f"{accepted:,} accepted by ingest: it must hold exactly one row per accepted "
+            f"record; records linked more than once (source, row, entities): {twice}"
+        )
 
 
 def _entities(con: duckdb.DuckDBPyConnection, kinds: list[str]) -> pd.DataFrame:

@@ -24,9 +24,11 @@ from pathlib import Path
 import ibis
 import pandas as pd
 
+from riskdraw.config import parse_size
 from riskdraw.domain.industries import INDUSTRIES, LICENCE_DOMAINS, SECTION_RANGES
 from riskdraw.domain.inspections import PROBLEM_RESULTS
 from riskdraw.domain.registry import ENTITY_TYPES
+from riskdraw.outputs import require_complete, staged_folder, write_completion
 
 from .attributes import Attribute, attributes
 
@@ -46,13 +48,18 @@ REGISTRY_FIELDS = (
 )
 
 
-def connect(memory_limit: str = "4GB", threads: int | None = None) -> ibis.BaseBackend:
-    """An in-process DuckDB backend for Ibis, with a memory cap (it spills beyond it)."""
-    con = ibis.duckdb.connect()
-    con.raw_sql(f"SET memory_limit='{memory_limit}'")
+def connect(memory_limit: int | str = 4 * 2**30, threads: int | None = None) -> ibis.BaseBackend:
+    """An in-process DuckDB backend for Ibis, with a memory cap (it spills beyond it).
+
+    Args:
+        memory_limit: bytes (as `params.yaml` sizes are parsed), or text such as "4GB"; handed
+            to DuckDB as a setting's value, never pasted into SQL.
+        threads: DuckDB threads (None: every core).
+    """
+    settings = {"memory_limit": f"{parse_size(memory_limit)}B"}
     if threads:
-        con.raw_sql(f"SET threads={int(threads)}")
-    return con
+        settings["threads"] = int(threads)
+    return ibis.duckdb.connect(**settings)
 
 
 def _events(con: ibis.BaseBackend, events: Path, kind: str) -> ibis.Table | None:
@@ -260,12 +267,11 @@ def build_profile(
     # and what the records say of them.
     open_now = wide.deregistered_on.isnull() | (wide.deregistered_on >= wide.as_of_date)
     one = open_now.ifelse(1, 0)
+    none = one * 0  # a column of zeros where a kind is not delivered (a literal has no window)
     listed = (
-        wide.abnormal_list_listed_count_all.fill_null(0)
-        if "abnormal_list" in delivered
-        else ibis.literal(0)
+        wide.abnormal_list_listed_count_all.fill_null(0) if "abnormal_list" in delivered else none
     )
-    fined = wide.penalty_count_count_all.fill_null(0) if "penalty" in delivered else ibis.literal(0)
+    fined = wide.penalty_count_count_all.fill_null(0) if "penalty" in delivered else none
     by_address = ibis.window(group_by=[wide.as_of_date, wide.address])
     by_rep = ibis.window(group_by=[wide.as_of_date, wide.legal_rep_id])
     has_address, has_rep = wide.address.notnull(), wide.legal_rep_id.notnull()
@@ -310,22 +316,29 @@ def write_profile(
     """Build and write the profile one as-of date at a time, as a Parquet dataset `out/`
     (one file per date: `as_of=YYYY-MM-DD.parquet`), so that memory holds one snapshot.
 
+    The folder is written beside `out` and swapped in whole on success (a failed run leaves
+    the old profile), ending with its completion manifest.
+
     Returns the attributes, in column order.
+
+    Raises:
+        HandoffError: `out` overlaps the entities' folder, is a file, or is a folder riskdraw
+            did not make.
     """
+    import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    if out.is_file():  # a profile written as one file by an older version
-        out.unlink()
-    for old in out.glob("*.parquet"):
-        old.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    inputs = {"entities": Path(events).parent}
     attrs: list[Attribute] = []
-    for i in tqdm(range(len(snaps)), desc="profile", unit="snapshot", disable=not progress):
-        one = snaps.iloc[[i]].reset_index(drop=True)
-        table, attrs = build_profile(con, events, entities, one)
-        date = pd.Timestamp(one["as_of_date"].iloc[0]).date().isoformat()
-        table.to_parquet(out / f"as_of={date}.parquet")
+    rows = {}
+    with staged_folder(out, inputs) as work:
+        for i in tqdm(range(len(snaps)), desc="profile", unit="snapshot", disable=not progress):
+            one = snaps.iloc[[i]].reset_index(drop=True)
+            table, attrs = build_profile(con, events, entities, one)
+            date = pd.Timestamp(one["as_of_date"].iloc[0]).date().isoformat()
+            table.to_parquet(work / f"as_of={date}.parquet")
+            rows[date] = pq.read_metadata(work / f"as_of={date}.parquet").num_rows
+        write_completion(work, "profile", inputs, counts={"rows_by_as_of_date": rows})
     return attrs
 
 
@@ -347,20 +360,24 @@ def run_profile(
     import time
 
     start = time.perf_counter()
+    require_complete(entities, "resolve", "profile")
     con = connect(settings.memory_limit, settings.threads or None)
     events = Path(entities) / "events"
     snaps = snapshots(con, events, settings.screening_date, settings.rounds and not screening_only)
     attrs = write_profile(con, events, Path(entities) / "entities.parquet", snaps, out, progress)
+    import pyarrow.parquet as pq
+
+    keys = ["as_of_date", "snapshot", "task"]
+    columns = pq.read_table(out, columns=[*keys, "inspected", "problem"]).to_pandas()
     summary = (
-        con.read_parquet(f"{out}/*.parquet")
-        .group_by(["as_of_date", "snapshot", "task"])
-        .aggregate(
-            rows=lambda t: t.count(),
-            inspected=lambda t: t.inspected.cast("int64").sum(),
-            problems=lambda t: t.problem.cast("int64").sum(),
+        columns.assign(inspected=columns["inspected"].astype("float64").fillna(0))
+        .groupby(keys, dropna=False, sort=True)
+        .agg(
+            rows=("inspected", "size"),
+            inspected=("inspected", "sum"),
+            problems=("problem", "sum"),
         )
-        .order_by("as_of_date")
-        .to_pandas()
+        .reset_index()
     )
     report = {
         "rows": int(summary["rows"].sum()),

@@ -5,14 +5,17 @@ kind, whatever the department's column order, units, date style or key. For each
 returns the typed values, the rule each value broke (if any) and the safe repair applied to it
 (if any), so that ingest can quarantine a record with source, row, field, rule and original
 value, and count every repair.
+
+Each field is handled by its class (kinds.yaml, `riskdraw.governance.privacy`): personal values
+are pseudonymised, hand-typed text has its ID and mobile numbers masked (repairs
+`personal_id_masked`, `phone_masked`, also per field in `Adapted.masked`). Amounts and integers
+must lie within their field's range (`amount_out_of_range`, `integer_out_of_range`), and no date
+after the extract's delivery (`date_after_delivery`; an expiry up to `future_years` after it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import os
 import re
 from dataclasses import dataclass, field
 
@@ -24,39 +27,22 @@ import pyarrow.compute as pc
 from riskdraw.domain.codes import valid_resident_id_mask, valid_uscc_mask
 
 from . import values as V
-from .catalogue import FieldSpec, KindSpec, SourceEntry
+from .catalogue import KEY_FIELDS, NAME_CLASS, PERSONAL_CLASSES, FieldSpec, KindSpec, SourceEntry
+from .privacy import (  # noqa: F401  (pseudonymise and the key stay importable from here)
+    DEVELOPMENT_PSEUDONYM_KEY,
+    PSEUDONYM_ENV,
+    is_scanned,
+    mask_numbers,
+    pseudonym_key,
+    pseudonymise,
+    pseudonymise_personal,
+)
 
-PSEUDONYM_ENV = "RISKDRAW_PSEUDONYM_KEY"
-# Development default, documented in the README; production sets the key in the environment.
-DEVELOPMENT_PSEUDONYM_KEY = "riskdraw-development-key-not-secret"
-KEY_FIELDS = ("credit_code", "registration_number", "organisation_code")
+EARLIEST_DATE = dt.date(1949, 10, 1)
 
 
 class SchemaError(ValueError):
     """A source's columns do not match its kind: the whole source fails."""
-
-
-def pseudonym_key() -> bytes:
-    return os.environ.get(PSEUDONYM_ENV, DEVELOPMENT_PSEUDONYM_KEY).encode("utf-8")
-
-
-def pseudonymise(values: pd.Series, key: bytes | None = None) -> pd.Series:
-    """Keyed hash (HMAC-SHA256, 16 hex characters) of personal data; equal in, equal out.
-
-    Joins on persons (the same legal representative of two enterprises) still work; the names
-    and ID numbers themselves never leave ingest.
-    """
-    key = key or pseudonym_key()
-    uniques = pd.unique(values.to_numpy())
-    digests = {
-        v: (
-            ""
-            if v in ("", None)
-            else "P" + hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:16]
-        )
-        for v in uniques
-    }
-    return values.map(digests)
 
 
 @dataclass
@@ -67,6 +53,8 @@ class Adapted:
     issues: list[tuple[str, str, np.ndarray, pa.Array]] = field(default_factory=list)
     # (field, column, rule per row (object, None = fine), original text)
     repairs: dict[str, int] = field(default_factory=dict)
+    # per field, the values whose ID or mobile numbers were masked (also counted in `repairs`)
+    masked: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _as_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -90,6 +78,40 @@ def _parse_number(text: pa.Array, spec: FieldSpec) -> V.Parsed:
     hi = np.inf if spec.maximum is None else spec.maximum
     rule[~np.isnan(num) & ((num < lo) | (num > hi))] = "number_out_of_range"
     return V.Parsed(values=num, rule=rule, repair=cleaned.repair)
+
+
+def _broken(parsed: V.Parsed, broken: np.ndarray, rule: str) -> V.Parsed:
+    """`parsed` with the values where `broken` (that broke no rule yet) now breaking `rule`:
+    no value, and no repair (repairs count accepted values only)."""
+    broken = np.asarray(broken, dtype=bool) & parsed.ok
+    if not broken.any():
+        return parsed
+    rules = np.array(parsed.rule, dtype=object, copy=True)
+    rules[broken] = rule
+    repair = np.array(parsed.repair, dtype=object, copy=True)
+    repair[broken] = None
+    values = np.array(parsed.values, copy=True)
+    values[broken] = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
+    return V.Parsed(values=values, rule=rules, repair=repair)
+
+
+def _parse_bounded_amounts(text: pa.Array, unit: str, spec: FieldSpec) -> V.Parsed:
+    """Amounts in yuan, within the field's plausible range (rule "amount_out_of_range")."""
+    parsed = V.parse_amounts(text, unit)
+    amounts = parsed.values
+    broken = np.zeros(len(amounts), dtype=bool)
+    if spec.minimum is not None:
+        broken |= amounts < spec.minimum
+    if spec.maximum is not None:
+        broken |= amounts > spec.maximum
+    return _broken(parsed, broken, "amount_out_of_range")
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def _parse_period(text: pa.Array) -> V.Parsed:
@@ -141,13 +163,39 @@ def _column(values) -> np.ndarray | pd.api.extensions.ExtensionArray:
     return values
 
 
-class Adapter:
-    """Reads any source of one record kind into its canonical table."""
+def _empty_column(kind: str, n: int) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """A column of `n` missing values of a field type, as its parser would type it."""
+    if kind in ("date", "period"):
+        return np.full(n, np.datetime64("NaT", "D"))
+    if kind in ("amount", "number"):
+        return np.full(n, np.nan)
+    if kind in ("integer", "year"):
+        return pd.array([pd.NA] * n, dtype="Int64")
+    return np.full(n, None, dtype=object)
 
-    def __init__(self, kind: str, spec: KindSpec, key_columns: dict[str, str]) -> None:
+
+class Adapter:
+    """Reads any source of one record kind into its canonical table.
+
+    Args:
+        kind, spec: the record kind and its schema (kinds.yaml).
+        key_columns: key field -> the column it is delivered in (kinds.yaml `keys`).
+        delivered_on: the day the extract was delivered (its manifest's `delivered_on`): no
+            date of a record may lie after it, except `future_years` fields. None: today.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        spec: KindSpec,
+        key_columns: dict[str, str],
+        *,
+        delivered_on: dt.date | None = None,
+    ) -> None:
         self.kind = kind
         self.spec = spec
         self.key_columns = key_columns
+        self.delivered_on = delivered_on or dt.date.today()
 
     def _find(self, columns: list[str], name: str) -> tuple[str | None, str | None]:
         """The delivered column for a canonical column name, and its unit if it carries one."""
@@ -184,7 +232,12 @@ class Adapter:
         repairs: dict[str, int] = {}
 
         def record(
-            name: str, column: str, parsed: V.Parsed, text: pa.Array, required: bool
+            name: str,
+            column: str,
+            parsed: V.Parsed,
+            text: pa.Array,
+            required: bool,
+            scan: bool = False,
         ) -> None:
             rule = np.array(parsed.rule, dtype=object, copy=True)
             if required:
@@ -192,7 +245,32 @@ class Adapter:
             adapted.issues.append((name, column, rule, text))
             for repair, count in parsed.repaired_counts().items():
                 repairs[repair] = repairs.get(repair, 0) + count
-            out[name] = _column(parsed.values)
+            values = parsed.values
+            if scan:  # hand-typed text: ID and mobile numbers masked
+                values = masked(name, values, np.ones(len(rule), dtype=bool))
+            out[name] = _column(values)
+
+        def masked(name: str, values, rows: np.ndarray):
+            """`values` with the ID and mobile numbers of `rows` masked, counted per field."""
+            arrow = isinstance(values, pa.Array)
+            text = values if arrow else pa.array(values, type=pa.string(), from_pandas=True)
+            if not rows.all():
+                text = pc.if_else(pa.array(rows), text, pa.scalar(None, pa.string()))
+            result = mask_numbers(text)
+            counts = result.counts()
+            if not counts:
+                return values
+            adapted.masked[name] = counts
+            for repair, count in counts.items():
+                repairs[repair] = repairs.get(repair, 0) + count
+            changed = result.ids | result.phones
+            if arrow:
+                return pc.if_else(pa.array(changed), result.text, values)
+            out_values = np.array(values, dtype=object, copy=True)
+            out_values[changed] = result.text.filter(pa.array(changed)).to_numpy(
+                zero_copy_only=False
+            )
+            return out_values
 
         # Keys: whichever key columns the source delivers; its declared key is required.
         for key in KEY_FIELDS:
@@ -219,27 +297,44 @@ class Adapter:
             out["credit_code"], out["registration_number"] = credit, regno
 
         text = _as_text(batch.column(self.spec.name))
-        record("name", self.spec.name, V.clean_text(text), text, required=source.key == "name")
+        record(
+            "name",
+            self.spec.name,
+            V.clean_text(text),
+            text,
+            required=source.key == "name",
+            scan=is_scanned(NAME_CLASS),
+        )
 
         for name, spec in self.spec.fields.items():
             column, unit = self._find(columns, spec.column)
-            if column is None:
-                out[name] = np.full(batch.num_rows, None, dtype=object)
+            if column is None:  # an optional column not delivered: empty, of its type
+                out[name] = _empty_column(spec.type, batch.num_rows)
                 continue
             text = _as_text(batch.column(column))
-            record(name, column, self._parse(spec, text, source, unit), text, spec.required)
-            if spec.type in ("person_name", "person_id"):
-                out[name] = pseudonymise(pd.Series(out[name], dtype=object)).to_numpy()
-            elif spec.type == "holder_id":
+            parsed = self._parse(spec, text, source, unit)
+            scan = is_scanned(spec.class_) and spec.personal_when is None
+            record(name, column, parsed, text, spec.required, scan=scan)
+            if spec.class_ in PERSONAL_CLASSES:
                 values = pd.Series(out[name], dtype=object)
-                person = ~pd.Series(valid_uscc_mask(values))
-                values[person] = pseudonymise(values[person])
-                out[name] = values.to_numpy()
-        frame = pd.DataFrame(out)
-        if "holder_name" in frame and "holder_type" in frame:
-            person = frame["holder_type"] == "自然人股东"
-            frame.loc[person, "holder_name"] = pseudonymise(frame.loc[person, "holder_name"])
-        adapted.frame = frame
+                out[name] = pseudonymise_personal(spec.class_, values).to_numpy()
+        # Fields personal in some records only (as another field of the record says): their
+        # personal values pseudonymised like every personal value, the others scanned. A record
+        # whose deciding value is missing or not allowed counts as personal (the safe side).
+        for name, spec in self.spec.fields.items():
+            rule = spec.personal_when
+            if rule is None:
+                continue
+            decider = pd.Series(out[rule.field], dtype=object)
+            personal = (decider.isin(rule.values) | decider.isna()).to_numpy()
+            values = pd.Series(out[name], dtype=object)
+            if personal.any():
+                values[personal] = pseudonymise_personal(rule.class_, values[personal])
+            values = values.to_numpy()
+            if is_scanned(spec.class_) and not personal.all():
+                values = masked(name, values, ~personal)
+            out[name] = values
+        adapted.frame = pd.DataFrame(out)
         adapted.repairs = repairs
         self._checks(adapted, batch)
         return adapted
@@ -248,20 +343,28 @@ class Adapter:
         self, spec: FieldSpec, text: pa.Array, source: SourceEntry, unit: str | None
     ) -> V.Parsed:
         kind = spec.type
+        delivered = np.datetime64(self.delivered_on, "D")
         if kind == "date":
-            today = dt.date.today()
-            latest = today.replace(year=today.year + (100 if spec.future else 1))
-            return V.parse_dates(text, source.date_style, latest=latest)
+            if spec.future_years:  # an expiry: up to so many years after the delivery
+                latest = _years_after(self.delivered_on, spec.future_years)
+                return V.parse_dates(text, source.date_style, EARLIEST_DATE, latest)
+            parsed = V.parse_dates(text, source.date_style, EARLIEST_DATE, latest=None)
+            return _broken(parsed, parsed.values > delivered, "date_after_delivery")
         if kind == "amount":
-            return V.parse_amounts(text, unit or source.amount_unit)
+            return _parse_bounded_amounts(text, unit or source.amount_unit, spec)
         if kind == "integer":
-            return V.parse_integers(text, minimum=0)
-        if kind == "year":
-            return V.parse_integers(text, minimum=1949, maximum=2100)
+            return V.parse_integers(
+                text,
+                minimum=0 if spec.minimum is None else int(spec.minimum),
+                maximum=None if spec.maximum is None else int(spec.maximum),
+            )
+        if kind == "year":  # a year that has not begun by the delivery is not yet reported
+            return V.parse_integers(text, minimum=1949, maximum=self.delivered_on.year)
         if kind == "number":
             return _parse_number(text, spec)
         if kind == "period":
-            return _parse_period(text)
+            parsed = _parse_period(text)
+            return _broken(parsed, parsed.values > delivered, "date_after_delivery")
         if kind == "enum":
             return V.parse_enum(V.clean_text(text).values, spec.allowed, spec.aliases or None)
         if kind == "code":

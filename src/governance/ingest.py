@@ -2,19 +2,28 @@
 
 For each source: read its file batch by batch (any format, any encoding), adapt it with its
 kind's adapter, quarantine every record that breaks a rule (one quarantine row per broken
-field: source, row, field, column, rule, original value; personal data only pseudonymised),
+field: source, row, field, column, rule, original value; personal data pseudonymised and ID
+numbers masked by the field's class, `riskdraw.governance.privacy.quarantine_values`),
 quarantine exact duplicates (after safe repairs), and write the accepted records to
 `<out>/<kind>/<source_id>.parquet`. For every source, records in = accepted + quarantined.
 A file that cannot be read to its end fails its source alone, with an error naming the file
-and the byte or row; the other sources go on.
+and the byte or row (any fault while reading, whatever its kind, is such a failure); the other
+sources go on.
+
+Reconciliation is against what was declared: a delivery's manifest (`manifest.json` in the raw
+folder) states each source's records, and for every source declared = accepted + quarantined +
+undelivered. A source without a declaration, a declaration without a source in the catalogue,
+columns the kind does not know and optional columns that are missing are findings of the
+report, never silence. The output folder is written beside its target and swapped in whole
+(`riskdraw.outputs.staged_folder`), and ends with a completion manifest that resolve checks.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing as mp
 import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +35,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .adapters import Adapter, SchemaError, pseudonymise
+from riskdraw.outputs import staged_folder, write_completion
+
+from .adapters import Adapter, SchemaError
 from .catalogue import Kinds, SourceCatalogue, SourceEntry
-from .contracts import ContractError, canonical_schema, enforce
+from .contracts import ContractError, canonical_schema, check_keys, enforce
+from .privacy import pseudonym_key, quarantine_values
 from .readers import SourceReadError, iter_extract
 
 log = logging.getLogger(__name__)
 
 QUARANTINE_COLUMNS = ["source_id", "row", "field", "column", "rule", "value"]
-PERSONAL_TYPES = ("person_name", "person_id", "holder_id")
 LAG_BINS = 401
 
 
@@ -59,10 +70,26 @@ class SourceResult:
     key_valid: int = 0
     # Delivery delays (known_on - occurred_on) in days, as a histogram: 0..399, 400 = later.
     lag_hist: np.ndarray = field(default_factory=lambda: np.zeros(LAG_BINS, dtype=np.int64))
+    declared: int | None = None  # the records the delivery's manifest declares (None: none)
+    findings: list[dict] = field(default_factory=list)  # {finding, detail, records}
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def undelivered(self) -> int:
+        """Declared records that never arrived (read before a fault counts as delivered)."""
+        return max(self.declared - self.records_in, 0) if self.declared is not None else 0
+
+    @property
+    def reconciles(self) -> bool:
+        """records in = accepted + quarantined, and declared = records in + undelivered."""
+        counted = self.records_in == self.accepted + self.quarantined
+        return counted and (self.declared is None or self.declared >= self.records_in)
+
+    def find(self, finding: str, detail: str, records: int) -> None:
+        self.findings.append({"finding": finding, "detail": detail, "records": int(records)})
 
 
 class _ParquetSink:
@@ -139,21 +166,25 @@ def ingest_source(
     declared_rows: int | None = None,
     batch_rows: int = 1_000_000,
     contract_sample: int = 100_000,
+    delivered_on: dt.date | None = None,
 ) -> SourceResult:
     """Ingest one source; never raises for bad data (the result carries the error).
+
+    `delivered_on`: the day the extract was delivered (no date may lie after it); None: today.
 
     `contract_sample`: accepted records per batch checked against the pandera contract
     (all of them in smaller batches; evenly spaced rows in larger ones; 0 turns it off).
     """
     spec = kinds.kinds[source.kind]
-    adapter = Adapter(source.kind, spec, kinds.keys)
+    adapter = Adapter(source.kind, spec, kinds.keys, delivered_on=delivered_on)
     schema = canonical_schema(source.kind, spec)
     result = SourceResult(source.source_id, source.kind, source.department)
     path = raw_dir / source.file
     accepted_sink = _ParquetSink(out_dir / source.kind / f"{source.source_id}.parquet")
     quarantine_sink = _ParquetSink(out_dir / "quarantine" / f"{source.source_id}.parquet")
     seen = _SeenPrints()
-    personal = {name for name, f in spec.fields.items() if f.type in PERSONAL_TYPES}
+    result.declared = declared_rows
+    columns: tuple[list[str], list[str]] | None = None  # (unknown, missing optional)
     offset = 0
     try:
         for batch in iter_extract(
@@ -162,6 +193,8 @@ def ingest_source(
             n = batch.num_rows
             if n == 0:
                 continue  # an empty source (possibly without even a header) delivers nothing
+            if columns is None:
+                columns = _column_findings(adapter, kinds.keys, batch.column_names)
             adapted = adapter.adapt(batch, source)
             frame = adapted.frame
             bad = np.zeros(n, dtype=bool)
@@ -173,8 +206,7 @@ def ingest_source(
                     continue
                 bad |= broken
                 original = pd.Series(text.filter(pa.array(broken)).to_pylist(), dtype=object)
-                if name in personal:
-                    original = pseudonymise(original)
+                original = quarantine_values(spec.quarantine_class(name), original)
                 quarantine.append(
                     pd.DataFrame(
                         {
@@ -219,6 +251,7 @@ def ingest_source(
             if spec.fields[spec.occurred_on].type == "period":  # a month is over at its end
                 keep["occurred_on"] = keep["occurred_on"] + pd.offsets.MonthEnd(0)
             keep["known_on"] = keep[spec.known_on]
+            check_keys(keep, source.source_id)  # every record's keys, not a sample
             if contract_sample:
                 sample = (
                     keep
@@ -269,13 +302,89 @@ def ingest_source(
     except (SourceReadError, SchemaError, ContractError) as error:
         result.error = str(error)
     except OSError as error:
-        result.error = f"{path}: {error}"
+        result.error = f"{source.source_id} ({path}): {error}"
+    except Exception as error:  # any fault fails this source alone, named
+        result.error = (
+            f"{source.source_id} ({path}): {type(error).__name__} while reading records "
+            f"{offset}-{offset + batch_rows - 1}: {error}"
+        )
+        log.debug("source %s failed", source.source_id, exc_info=True)
     finally:
-        accepted_sink.close()
-        quarantine_sink.close()
+        for sink in (accepted_sink, quarantine_sink):
+            try:
+                sink.close()
+            except Exception as error:  # a sink that cannot close fails its source
+                result.error = result.error or f"{source.source_id}: cannot write: {error}"
     if result.error is not None:
         _fail(result, out_dir, source)
+    _delivery_findings(result, columns)
     return result
+
+
+def _column_findings(
+    adapter: Adapter, key_columns: dict[str, str], delivered: list[str]
+) -> tuple[list[str], list[str]]:
+    """The delivered columns the kind does not know, and its optional columns not delivered.
+
+    Required columns missing fail the source (the adapter's `SchemaError`); these do not, but
+    an unknown column is data nobody reads and a missing optional column leaves its field empty
+    for every record, so both are findings (a pair of them is often one renamed column).
+    """
+    known = set(key_columns.values()) | {adapter.spec.name}
+    missing = []
+    for spec in adapter.spec.fields.values():
+        found, _ = adapter._find(delivered, spec.column)
+        if found is None:
+            missing.append(spec.column)
+        else:
+            known.add(found)
+    return [c for c in delivered if c not in known], missing
+
+
+def _delivery_findings(result: SourceResult, columns: tuple[list[str], list[str]] | None) -> None:
+    """Findings about what was delivered against what was declared and what the kind knows."""
+    n = result.records_in
+    if result.declared is None:
+        result.find(
+            "undeclared_delivery",
+            "no manifest declares how many records this source delivers: nothing to check "
+            "the delivery against",
+            n,
+        )
+    elif result.undelivered:
+        result.find(
+            "undelivered_records",
+            f"{result.declared:,} declared, {n:,} delivered: {result.undelivered:,} never arrived",
+            result.undelivered,
+        )
+    elif n > result.declared:
+        result.find(
+            "overdelivered_records",
+            f"{result.declared:,} declared, {n:,} delivered: {n - result.declared:,} more than "
+            "declared",
+            n - result.declared,
+        )
+    if n == 0 and not result.failed:
+        result.find("empty_delivery", "the extract holds no record", 0)
+    if columns is None:
+        return
+    unknown, missing = columns
+    renamed = " (a pair of unknown and missing columns is often one renamed column)" * bool(
+        unknown and missing
+    )
+    if unknown:
+        result.find(
+            "unknown_columns",
+            f"columns the kind does not know, their values not read: {unknown}{renamed}",
+            n,
+        )
+    if missing:
+        result.find(
+            "missing_optional_columns",
+            f"optional columns not delivered, their fields empty in every record: {missing}"
+            f"{renamed}",
+            n,
+        )
 
 
 def _fail(result: SourceResult, out_dir: Path, source: SourceEntry) -> None:
@@ -317,19 +426,62 @@ def ingest_all(
     batch_rows: int = 1_000_000,
     workers: int | None = None,
     contract_sample: int = 100_000,
+    delivered: dict[str, dt.date] | None = None,
 ) -> list[SourceResult]:
-    """Ingest every source of the catalogue into `out_dir` (cleared first: re-runs agree).
+    """Ingest every source of the catalogue into `out_dir`, written whole beside it and swapped
+    in on success (a failed run leaves the old output; nothing of an old run survives).
 
     Sources are independent: `workers` processes (default: the cores, at most 2) take them
-    largest first; the results come back in catalogue order whatever the workers.
+    largest first; the results come back in catalogue order whatever the workers. The folder
+    ends with its completion manifest (the raw folder's signature, each source's counts).
+
+    Raises:
+        HandoffError: `out_dir` overlaps `raw_dir`, is a file, or is a folder riskdraw did not
+            make (nothing is read or written).
     """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    pseudonym_key()  # a missing production key fails here, before any worker starts
+    if delivered is None:
+        delivered = read_manifest(raw_dir)[1]
+    with staged_folder(out_dir, {"raw": raw_dir}) as work:
+        results = _ingest_into(
+            catalogue, kinds, raw_dir, work, declared or {}, progress, batch_rows, workers,
+            contract_sample, delivered,
+        )  # fmt: skip
+        write_completion(
+            work,
+            "ingest",
+            {"raw": raw_dir},
+            {"batch_rows": batch_rows, "contract_sample": contract_sample},
+            {
+                r.source_id: {
+                    "declared": r.declared,
+                    "records_in": r.records_in,
+                    "accepted": r.accepted,
+                    "quarantined": r.quarantined,
+                    "undelivered": r.undelivered,
+                    "failed": r.failed,
+                }
+                for r in results
+            },
+        )
+    return results
+
+
+def _ingest_into(
+    catalogue: SourceCatalogue,
+    kinds: Kinds,
+    raw_dir: Path,
+    out_dir: Path,
+    declared: dict[str, int],
+    progress: bool,
+    batch_rows: int,
+    workers: int | None,
+    contract_sample: int,
+    delivered: dict[str, dt.date],
+) -> list[SourceResult]:
     from tqdm.auto import tqdm
 
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    declared = declared or {}
     tasks = [
         (
             source,
@@ -339,6 +491,7 @@ def ingest_all(
             declared.get(source.source_id),
             batch_rows,
             contract_sample,
+            delivered.get(source.source_id),
         )
         for source in catalogue.sources
     ]
@@ -348,7 +501,12 @@ def ingest_all(
     results: dict[int, SourceResult] = {}
     bar = tqdm(total=len(tasks), desc="ingest", unit="source", disable=not progress)
     if workers > 1:
-        with mp.get_context("fork").Pool(workers) as pool:
+        # Workers fork from a clean server process, never from this one: a caller that has
+        # run DuckDB or Arrow threads (a notebook, tests running stages in one process) may
+        # hold locks a forked child would wait on forever.
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        with context.Pool(workers) as pool:
             for i, result in pool.imap_unordered(_task, [(i, tasks[i]) for i in order]):
                 results[i] = result
                 bar.update()
@@ -369,16 +527,68 @@ def _task(item: tuple[int, tuple]) -> tuple[int, SourceResult]:
     return index, ingest_source(*args)
 
 
-def declared_counts(raw_dir: Path) -> dict[str, int]:
-    """source id -> the records its delivery declares (the raw folder's `manifest.json`;
-    empty without one)."""
+def read_manifest(raw_dir: Path) -> tuple[dict[str, int], dict[str, dt.date], list[dict]]:
+    """What the raw folder's `manifest.json` declares: each source's records and the day its
+    extract was delivered.
+
+    A delivery without a manifest, or with one that cannot be read, declares nothing: a
+    warning finding, never a crash (each source is then an undeclared delivery). An entry
+    without a source id, with a record count that is not a whole number >= 0 or with a
+    delivery date that is not YYYY-MM-DD is left out, named in a finding.
+
+    Returns:
+        source id -> declared records, source id -> delivery date (where given), and the run's
+        findings about the manifest.
+    """
     import json
 
-    manifest = Path(raw_dir) / "manifest.json"
-    if not manifest.exists():
-        return {}
-    entries = json.loads(manifest.read_text(encoding="utf-8"))["sources"]
-    return {e["source_id"]: e["records"] for e in entries}
+    path = Path(raw_dir) / "manifest.json"
+    if not path.is_file():
+        return {}, {}, [_finding("no_manifest", f"{path}: no manifest: no delivery is declared")]
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["sources"]
+        if not isinstance(entries, list):
+            raise TypeError(f"`sources` is a {type(entries).__name__}, not a list")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        detail = f"{path}: {type(error).__name__}: {error}; no delivery is declared"
+        return {}, {}, [_finding("manifest_unreadable", detail)]
+    declared, delivered, findings = {}, {}, []
+    for i, entry in enumerate(entries):
+        entry = entry if isinstance(entry, dict) else {"entry": entry}
+        source, records = entry.get("source_id"), entry.get("records")
+        try:
+            day = entry.get("delivered_on")
+            day = dt.date.fromisoformat(day) if day is not None else None
+        except (TypeError, ValueError):
+            day = "invalid"
+        if (
+            not isinstance(source, str)
+            or isinstance(records, bool)
+            or not isinstance(records, int)
+            or records < 0
+            or day == "invalid"
+        ):
+            findings.append(_finding(
+                "manifest_entry_invalid",
+                f"{path}: sources[{i}]: needs a source_id, records (a whole number >= 0) and "
+                f"optionally delivered_on (YYYY-MM-DD), got {str(entry)[:200]}",
+            ))  # fmt: skip
+        elif source in declared:
+            findings.append(_finding("manifest_entry_invalid", f"{path}: {source} listed twice"))
+        else:
+            declared[source] = records
+            if day is not None:
+                delivered[source] = day
+    return declared, delivered, findings
+
+
+def declared_counts(raw_dir: Path) -> dict[str, int]:
+    """source id -> the records its delivery declares (empty without a readable manifest)."""
+    return read_manifest(raw_dir)[0]
+
+
+def _finding(finding: str, detail: str, records: int = 0) -> dict:
+    return {"finding": finding, "detail": detail, "records": int(records)}
 
 
 def run_ingest(
@@ -397,16 +607,27 @@ def run_ingest(
     """
     from .quality import quality_report
 
+    declared, delivered, findings = read_manifest(raw_dir)
     results = ingest_all(
         catalogue,
         kinds,
         raw_dir,
         out_dir,
-        declared_counts(raw_dir),
+        declared,
         progress=progress,
         batch_rows=settings.batch_rows,
         contract_sample=settings.contract_sample,
+        delivered=delivered,
     )
+    known = {s.source_id for s in catalogue.sources}
+    for source, records in sorted(declared.items()):
+        if source not in known:
+            findings.append(_finding(
+                "declared_source_not_in_catalogue",
+                f"{source}: the manifest declares {records:,} records of a source the "
+                "catalogue does not list: not ingested",
+                records,
+            ))  # fmt: skip
     cadence = {s.source_id: s.cadence for s in catalogue.sources}
     checks = {k: bool(v.checks) for k, v in kinds.kinds.items()}
-    return quality_report(results, settings, cadence, checks)
+    return quality_report(results, settings, cadence, checks, findings)

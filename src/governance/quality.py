@@ -30,15 +30,22 @@ DIMENSIONS = ("completeness", "validity", "uniqueness", "consistency", "timeline
 def scores(result: SourceResult, params: IngestParams, cadence: str, has_checks: bool) -> dict:
     """The six dimensions of one source (None where not measurable)."""
     n = result.records_in
-    if n == 0 or result.failed:
+    if result.failed:
         return dict.fromkeys(DIMENSIONS)
+    # Completeness counts the records too: values present in the records delivered, times
+    # the share of the declared records that were delivered.
+    delivered = min(n / result.declared, 1.0) if result.declared else None
+    if n == 0:
+        return dict.fromkeys(DIMENSIONS) | {"completeness": 0.0 if result.declared else None}
     not_dup = result.rules.copy()
     not_dup.pop("duplicate_record", None)
     invalid = result.quarantined - result.duplicates
     allowed = params.timeliness_days.get(cadence, params.timeliness_days["default"])
     hist = np.asarray(result.lag_hist)
     return {
-        "completeness": sum(result.filled.values()) / (n * max(result.fields, 1)),
+        "completeness": sum(result.filled.values())
+        / (n * max(result.fields, 1))
+        * (1.0 if delivered is None else delivered),
         "validity": 1 - invalid / n,
         "uniqueness": 1 - result.duplicates / n,
         "consistency": (1 - result.check_failures / n) if has_checks else None,
@@ -143,13 +150,19 @@ def quality_report(
     params: IngestParams,
     cadence: dict[str, str],
     checks: dict[str, bool],
+    findings: list[dict] | None = None,
 ) -> dict:
     """The `reports/quality.json` payload: the tolerance verdict and the failed sources first,
-    then totals, then every source's counts and scores.
+    then totals, the run's findings, then every source's counts, findings and scores.
 
     `results` are one per source of the catalogue (as `ingest_all` returns them): their kinds
-    are the kind map the verdict (`tolerance`) is judged on.
+    are the kind map the verdict (`tolerance`) is judged on. `findings` are the run's own (the
+    manifest's, and sources it declares that the catalogue lacks), each {finding, detail,
+    records}. Reconciliation, per source and in total: declared = accepted + quarantined +
+    undelivered (records in = accepted + quarantined where nothing was declared). A source
+    with a finding is at best `warn`.
     """
+    findings = list(findings or [])
     sources = []
     repairs: Counter = Counter()
     rules: Counter = Counter()
@@ -159,18 +172,21 @@ def quality_report(
         worst = (
             "fail"
             if r.failed or "fail" in status.values()
-            else ("warn" if "warn" in status.values() else "ok")
+            else ("warn" if "warn" in status.values() or r.findings else "ok")
         )
         sources.append(
             {
                 "source_id": r.source_id,
                 "kind": r.kind,
                 "department": r.department,
+                "records_declared": r.declared,
                 "records_in": r.records_in,
                 "records_accepted": r.accepted,
                 "records_quarantined": r.quarantined,
-                "reconciles": r.records_in == r.accepted + r.quarantined,
+                "records_undelivered": r.undelivered,
+                "reconciles": r.reconciles,
                 "error": r.error,
+                "findings": r.findings,
                 "status": worst,
                 "scores": {d: (None if v is None else round(v, 5)) for d, v in dims.items()},
                 "dimension_status": status,
@@ -183,13 +199,30 @@ def quality_report(
     records_in = sum(r.records_in for r in results)
     failed = {r.source_id: r.error for r in results if r.failed}
     verdict = tolerance({"failed": failed}, {r.source_id: r.kind for r in results}, params)
+    not_catalogued = sum(
+        f["records"] for f in findings if f["finding"] == "declared_source_not_in_catalogue"
+    )
+    declared = [r.declared for r in results if r.declared is not None]
     return {
         "tolerance": verdict,
         "failed": failed,
+        "records_declared": sum(declared) + not_catalogued,
         "records_in": records_in,
         "records_accepted": sum(r.accepted for r in results),
         "records_quarantined": sum(r.quarantined for r in results),
+        "records_undelivered": sum(r.undelivered for r in results),
+        "records_not_catalogued": not_catalogued,
+        "sources_undeclared": len(results) - len(declared),
         "reconciles": all(s["reconciles"] for s in sources),
+        "findings": findings,
+        "findings_by_kind": dict(
+            sorted(
+                Counter(
+                    [f["finding"] for f in findings]
+                    + [f["finding"] for r in results for f in r.findings]
+                ).items()
+            )
+        ),
         "sources": len(results),
         "sources_failed": sum(r.failed for r in results),
         "sources_warn": sum(s["status"] == "warn" for s in sources),
@@ -293,6 +326,21 @@ def quality_html(report: dict) -> str:
             f"{cell(s['records_in'])}{cell(s['records_accepted'])}"
             f"{cell(s['records_quarantined'])}{cell(s['status'], s['status'])}{dims}</tr>"
         )
+    found = [("(run)", f) for f in report.get("findings", [])] + [
+        (s["source_id"], f) for s in report["per_source"] for f in s.get("findings", [])
+    ]
+    findings = (
+        "<table><tr><th>source</th><th>finding</th><th>records</th><th>detail</th></tr>"
+        + "".join(
+            f'<tr class="finding"><td>{html.escape(source)}</td>'
+            f"<td>{html.escape(f['finding'])}</td><td>{f['records']:,}</td>"
+            f'<td style="text-align:left">{html.escape(f["detail"])}</td></tr>'
+            for source, f in found
+        )
+        + "</table>"
+        if found
+        else "<p>none</p>"
+    )
     repairs = "".join(f"<li>{html.escape(k)}: {v:,}</li>" for k, v in report["repairs"].items())
     rules = "".join(f"<li>{html.escape(k)}: {v:,}</li>" for k, v in report["rules"].items())
     return f"""<!doctype html>
@@ -303,10 +351,15 @@ td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} th{{background:#
 <h1>Data quality by source and dimension</h1>
 {_verdict_html(report)}
 <h2 id="totals">Totals</h2>
-<p>{report["sources"]} sources; {report["records_in"]:,} records in,
-{report["records_accepted"]:,} accepted, {report["records_quarantined"]:,} quarantined
+<p>{report["sources"]} sources; {report.get("records_declared", 0):,} records declared
+({report.get("sources_undeclared", 0)} sources declared nothing), {report["records_in"]:,} in,
+{report["records_accepted"]:,} accepted, {report["records_quarantined"]:,} quarantined,
+{report.get("records_undelivered", 0):,} undelivered,
+{report.get("records_not_catalogued", 0):,} of sources not in the catalogue
 (reconciles: {report["reconciles"]}); {report["sources_failed"]} failed,
 {report["sources_fail"]} below a fail threshold, {report["sources_warn"]} warn.</p>
+<h2 id="findings">Findings (what was delivered against what was declared and known)</h2>
+{findings}
 <h2>Safe repairs applied (counted, never silent)</h2><ul>{repairs}</ul>
 <h2>Rules broken (records quarantined)</h2><ul>{rules}</ul>
 <h2 id="every-source">Every source</h2><table><tr>{head}</tr>{"".join(rows)}</table>

@@ -6,8 +6,15 @@ row the rule a value broke (so ingest can quarantine the record with source, row
 and original value) and per row the repairs that were applied to accept it (so the quality
 report can count them). A repair is made only when it cannot change what the value means:
 
+- ``control_characters``: invisible characters removed wherever they stand: C0 controls
+  (but tab, line feed and carriage return, which lay out free text such as a two-line
+  address), DEL, C1 controls (U+0080-U+009F), and format characters: the soft hyphen,
+  zero-width spaces and joiners, the byte-order mark, direction marks and bidi
+  embeddings, overrides and isolates (which can make "ABC" display as "CBA"), invisible
+  operators and tag characters. Nothing visible goes: U+FFFD, the mark of a character lost
+  in decoding, stays, so the loss shows;
 - ``whitespace``: surrounding spaces (also full-width, no-break and zero-width ones) removed;
-  inside identifiers, where no space can belong, inner spaces too;
+  inside identifiers, where no space can belong, inner spaces, tabs and line breaks too;
 - ``fullwidth``: full-width ASCII typed on a Chinese input method made half-width ("２０２３");
 - ``case``: lower-case letters of an identifier made upper-case;
 - ``date_style``: a date written in another of the departments' styles than the source declared;
@@ -22,9 +29,15 @@ the order of ``REPAIRS``. Repairs are reported only for accepted values: a value
 rule has no typed value, so nothing was repaired. Empty (or all-space) text is missing: no value
 and no rule, since whether a field may be missing is the caller's business.
 
+Every parser first cleans its text the same way (``_normalise``), then judges the cleaned value:
+an identifier that is valid once a stray control character is gone is accepted, cleaned, with the
+repair counted; one that is not is quarantined.
+
 Everything is vectorised with Arrow kernels and numpy. Dates and enumerations, which repeat few
 distinct values, are parsed once per distinct value; identifiers are checked by the domain's
-``valid_*_mask`` functions; only the rare full-width values pass through Python
+``valid_*_mask`` functions. Control characters and full-width text are rare, so they are found
+first (C0 controls on the column's bytes, the others with one regular expression match over its
+non-ASCII values) and only those rows are rewritten; only the full-width ones pass through Python
 (``riskdraw.domain.names.halfwidth_series``).
 """
 
@@ -49,7 +62,7 @@ from riskdraw.domain.codes import (
     valid_uscc_mask,
 )
 from riskdraw.domain.dates import DATE_STYLES, from_excel_serial
-from riskdraw.domain.names import halfwidth_series, to_halfwidth
+from riskdraw.domain.names import halfwidth_series
 
 RULES = (
     "date_unparseable",
@@ -70,6 +83,7 @@ RULES = (
 """Names of the rules a value can break, as written into the quarantine table."""
 
 REPAIRS = (
+    "control_characters",
     "whitespace",
     "fullwidth",
     "case",
@@ -96,6 +110,32 @@ _BIT = {name: 1 << i for i, name in enumerate(REPAIRS)}
 # characters and the byte-order mark, all invisible in a spreadsheet cell.
 _SPACES = " \t\n\r\v\f\xa0\u3000\u200b\u200c\u200d\u2060\ufeff"
 _WIDE = "[\uff01-\uff5e\u3000]"  # what halfwidth_series converts
+# Removed from every value (RE2 syntax): C0 controls but tab, LF and CR; DEL; the C1 controls;
+# and the format characters: soft hyphen, Arabic letter mark, Mongolian vowel separator;
+# zero-width space, non-joiner and joiner, LRM and RLM; bidi embeddings and overrides; word
+# joiner and invisible operators; bidi isolates and the deprecated format characters; the
+# byte-order mark; interlinear annotation; language tags.
+_C1_AND_FORMAT = (
+    r"\x{80}-\x{9f}\x{ad}\x{61c}\x{180e}\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2064}"
+    r"\x{2066}-\x{206f}\x{feff}\x{fff9}-\x{fffb}\x{e0001}\x{e0020}-\x{e007f}"
+)
+_CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f" + _C1_AND_FORMAT + "]"
+# What a non-ASCII value may need rewritten for: a control character or full-width text.
+_UNUSUAL = "[" + _C1_AND_FORMAT + r"\x{3000}\x{ff01}-\x{ff5e}]"
+
+
+def _ascii_table(codes: list[int]) -> np.ndarray:
+    """Lookup by byte (0..255): True for the given code points (all in 0x00-0x20 or 0x7F)."""
+    table = np.zeros(256, dtype=bool)
+    table[codes] = True
+    return table
+
+
+_C0_BYTES = _ascii_table([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_SPACE_BYTES = _ascii_table([ord(c) for c in " \t\n\r"])
+# Squeezed out of identifiers: spaces, tabs and line breaks (the ideographic space is already
+# half-width when this applies).
+_INNER_SPACES = r"[ \t\n\r\x{a0}\x{3000}]"
 
 _DATE_PATTERN = (
     r"^(?:(?P<y>\d{4})(?P<s1>[-/.年])(?P<m>\d{1,2})(?P<s2>[-/.月])(?P<d>\d{1,2})(?P<s3>日?)"
@@ -222,36 +262,137 @@ def _put(text: pa.Array, rows: np.ndarray, values: list[str]) -> pa.Array:
     return pc.replace_with_mask(text, pa.array(mask), pa.array(values, type=text.type))
 
 
+def _shorter(after: pa.Array, before: pa.Array) -> np.ndarray:
+    """Bool mask: the repair made the string shorter (so it changed something)."""
+    return _np(pc.less(pc.binary_length(after), pc.binary_length(before)))
+
+
+def _byte_rows(text: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Rows (ascending) holding an ASCII character marked in ``table``, found on the bytes.
+
+    In UTF-8 a byte below 0x80 is always an ASCII character (every byte of a longer character
+    is 0x80 or above), so one pass over the column's data buffer finds them exactly. The
+    marked characters are all among 0x00-0x20 and 0x7F: two comparisons find the candidate
+    bytes, the table only sorts out the few of them.
+    """
+    data = text.buffers()[2]
+    if len(text) == 0 or data is None:
+        return np.empty(0, dtype=np.int64)
+    wide_offsets = pa.types.is_large_string(text.type) or pa.types.is_large_binary(text.type)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64 if wide_offsets else np.int32)
+    offsets = offsets[text.offset : text.offset + len(text) + 1]
+    body = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    near = np.flatnonzero((body <= 0x20) | (body == 0x7F))
+    at = near[table[body[near]]]
+    return np.unique(np.searchsorted(offsets, at + offsets[0], side="right") - 1)
+
+
+def _non_ascii_rows(text: pa.Array) -> np.ndarray:
+    """Rows (ascending) holding a character outside ASCII."""
+    return np.flatnonzero(~_np(pc.string_is_ascii(text)))
+
+
+def _unusual_rows(text: pa.Array) -> np.ndarray:
+    """Rows (ascending) that may need the control-character or full-width repair.
+
+    C0 controls and DEL are found on the bytes; the other control, format and full-width
+    characters with one regular expression over the non-ASCII rows only.
+    """
+    rows = _byte_rows(text, _C0_BYTES)
+    other = _non_ascii_rows(text)
+    if other.size:
+        hit = _np(pc.match_substring_regex(text.take(pa.array(other)), _UNUSUAL))
+        rows = np.union1d(rows, other[hit])
+    return rows
+
+
+def _rewrite(text: pa.Array, rows: np.ndarray, bits: np.ndarray, repair) -> pa.Array:
+    """``text`` with only ``rows`` passed through ``repair(subset, subset_bits)``.
+
+    Args:
+        text: strings without nulls.
+        rows: ascending rows that may need the repair (the others are left as they are).
+        bits: per-row repair bits, updated in place.
+        repair: function of (strings, their bits) returning the repaired strings.
+
+    Returns:
+        The strings, repaired where needed.
+    """
+    if not rows.size:
+        return text
+    local = np.zeros(rows.size, dtype=bits.dtype)
+    fixed = repair(text.take(pa.array(rows)), local)
+    bits[rows] |= local
+    return _put(text, rows, fixed)
+
+
+def _remove(text: pa.Array, bits: np.ndarray, pattern: str, repair: str) -> pa.Array:
+    """``text`` without the characters the class ``pattern`` matches; rows that lost any are
+    marked ``repair`` (meant for a column's few candidate rows, see ``_rewrite``)."""
+    cleaned = pc.replace_substring_regex(text, pattern, "")
+    bits[_shorter(cleaned, text)] |= _BIT[repair]
+    return cleaned
+
+
+def _trim(text: pa.Array, bits: np.ndarray) -> pa.Array:
+    """``text`` without surrounding spaces (``_SPACES``), marking the "whitespace" repair."""
+    trimmed = pc.utf8_trim(text, characters=_SPACES)
+    bits[_shorter(trimmed, text)] |= _BIT["whitespace"]
+    return trimmed
+
+
+def _unhide(text: pa.Array, bits: np.ndarray) -> pa.Array:
+    """Remove control characters (``_CONTROLS``), then the spaces they hid at the ends."""
+    return _trim(_remove(text, bits, _CONTROLS, "control_characters"), bits)
+
+
+def _narrow(text: pa.Array, bits: np.ndarray) -> pa.Array:
+    """Full-width ASCII and ideographic spaces made half-width; only such rows reach Python."""
+    wide = _np(pc.match_substring_regex(text, _WIDE))
+    if not wide.any():
+        return text
+    narrow = halfwidth_series(pd.Series(text.filter(pa.array(wide)).to_pylist()))
+    bits[wide] |= _BIT["fullwidth"]
+    return _put(text, np.flatnonzero(wide), narrow.tolist())
+
+
 def _normalise(
-    text: pa.Array, bits: np.ndarray, *, squeeze: bool = False, upper: bool = False
+    text: pa.Array,
+    bits: np.ndarray,
+    *,
+    squeeze: bool = False,
+    upper: bool = False,
+    halfwidth: bool = True,
 ) -> pa.Array:
-    """Apply the whitespace, full-width and (optionally) case repairs, marking them in ``bits``.
+    """Apply the control-character, whitespace, full-width and (optionally) case repairs.
+
+    Every parser cleans its text here first, so each judges the cleaned value. Surrounding
+    spaces are cut first, so an edge tab or byte-order mark stays a "whitespace" repair; a
+    control character inside a value, or one that hid spaces behind it, is a
+    "control_characters" repair. Both kinds of character are rare: only the rows holding one
+    are rewritten.
 
     Args:
         text: strings without nulls.
         bits: per-row repair bits, updated in place.
-        squeeze: also remove inner spaces (identifiers, which never contain any).
+        squeeze: also remove inner spaces, tabs and line breaks (identifiers, which never
+            contain any).
         upper: upper-case ASCII letters (identifiers).
+        halfwidth: make full-width ASCII half-width (``parse_enum`` judges width itself).
 
     Returns:
         The repaired strings.
     """
-    trimmed = pc.utf8_trim(text, characters=_SPACES)
-    bits[_np(pc.less(pc.binary_length(trimmed), pc.binary_length(text)))] |= _BIT["whitespace"]
-    text = trimmed
-    candidates = np.flatnonzero(~_np(pc.string_is_ascii(text)))
-    if candidates.size:  # full-width text is rare: only these rows reach Python
-        subset = text.take(pa.array(candidates))
-        wide = _np(pc.match_substring_regex(subset, _WIDE))
-        if wide.any():
-            narrow = halfwidth_series(pd.Series(subset.filter(pa.array(wide)).to_pylist()))
-            text = _put(text, candidates[wide], narrow.tolist())
-            bits[candidates[wide]] |= _BIT["fullwidth"]
+
+    def unusual(subset: pa.Array, local: np.ndarray) -> pa.Array:
+        subset = _unhide(subset, local)
+        return _narrow(subset, local) if halfwidth else subset
+
+    text = _trim(text, bits)
+    text = _rewrite(text, _unusual_rows(text), bits, unusual)
     if squeeze:
-        squeezed = pc.replace_substring(pc.replace_substring(text, " ", ""), "\t", "")
-        shorter = _np(pc.less(pc.binary_length(squeezed), pc.binary_length(text)))
-        bits[shorter] |= _BIT["whitespace"]
-        text = squeezed
+        rows = np.union1d(_byte_rows(text, _SPACE_BYTES), _non_ascii_rows(text))
+        text = _rewrite(text, rows, bits, lambda t, b: _remove(t, b, _INNER_SPACES, "whitespace"))
     if upper:
         upper_text = pc.ascii_upper(text)
         bits[_np(pc.not_equal(upper_text, text))] |= _BIT["case"]
@@ -567,7 +708,8 @@ def parse_enum(
     if clash:
         raise ValueError(f"aliases must not be allowed values themselves: {clash}")
     spellings = [*allowed, *aliases]
-    keys = [to_halfwidth(v.strip(_SPACES)) for v in spellings]  # as _normalise spells input
+    keys = _normalise(pa.array(spellings, type=pa.string()), np.zeros(len(spellings), np.int32))
+    keys = keys.to_pylist()  # spelled as _normalise spells the input
     if len(set(keys)) < len(keys):
         raise ValueError("allowed values and aliases must differ in more than character width")
     targets = pa.array([*allowed, *aliases.values()], type=pa.string())
@@ -575,7 +717,7 @@ def parse_enum(
 
     distinct, index = _distinct(_as_text(s))
     bits = np.zeros(len(distinct), dtype=np.int32)
-    trimmed = pc.utf8_trim(distinct, characters=_SPACES)
+    trimmed = _normalise(distinct, np.zeros(len(distinct), dtype=np.int32), halfwidth=False)
     text = _normalise(distinct, bits)
     bits &= ~_BIT["fullwidth"]  # width is judged against the matched spelling instead
     position = pc.index_in(text, value_set=pa.array(keys, type=pa.string()))

@@ -427,10 +427,17 @@ def _truncate(rng, sources, records_by_source, raw_dir: Path, count: int) -> lis
 
 
 def _manifest(sources, records_by_source, raw_dir: Path, params: SimulateParams) -> dict:
+    # Every department delivers its extract once the last record of the history has reached
+    # it: records keep arriving after history_end (courts push lawsuits 20-120 days after
+    # filing, the monthly streams up to 45 days after the month, activity.lag), so the delivery
+    # is the day after the longest of these delays. Ingest quarantines a date after it.
+    longest_delay = np.timedelta64(120, "D")
+    delivered_on = np.datetime64(params.history_end, "D") + longest_delay + np.timedelta64(1, "D")
     entries = []
     for source in sources:
         entry = source.manifest_entry()
         entry["records"] = records_by_source[source.source_id]
+        entry["delivered_on"] = str(delivered_on)
         path = raw_dir / entry["file"]
         entry["bytes"] = path.stat().st_size
         entries.append(entry)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from riskdraw.cli import app
 from riskdraw.config import load_section
 from riskdraw.tracking import use_experiment
-from tests.conftest import PARAMS, ROOT, assert_committed_clean, run_notebook
+from tests.conftest import PARAMS, ROOT, assert_committed_clean, profile_folder, run_notebook
 
 pytestmark = pytest.mark.pipeline
 NOTEBOOK = ROOT / "notebooks" / "03-factor-selection.ipynb"
@@ -120,8 +120,10 @@ def test_select_refuses_a_profile_without_enough_rounds(tiny_profile, tmp_path):
 
     frame = pd.read_parquet(tiny_profile.path)
     last = frame.loc[frame["snapshot"] == "round", "as_of_date"].max()
-    thin = tmp_path / "profile.parquet"
-    frame[(frame["snapshot"] != "round") | (frame["as_of_date"] == last)].to_parquet(thin)
+    thin = profile_folder(
+        frame[(frame["snapshot"] != "round") | (frame["as_of_date"] == last)],
+        tmp_path / "profile.parquet",
+    )
     result = CliRunner().invoke(app, ["select", "--profile", str(thin), "--no-track"])
     assert result.exit_code != 0
     assert "at least two rounds" in str(result.exception) + result.output

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from riskdraw.domain import codes
 from riskdraw.domain.codes import (
@@ -269,3 +271,124 @@ def test_make_resident_ids_rejects_missing_birth_dates() -> None:
 def test_org_code_of_uscc_rejects_wrong_length() -> None:
     with pytest.raises(ValueError, match="18 characters"):
         org_code_of_uscc("19220382-1")
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile characters: the vectorised masks agree with the scalar checks on any string
+
+# NUL (also the padding of numpy's fixed-width strings), other C0 and C1 controls, DEL, the
+# replacement character, lone surrogates, combining marks, invisible format characters,
+# characters above 255 (the masks clip them to 255), characters whose case mapping or NFKC
+# form is longer or ASCII (ß, ﬀ, İ, Ⅰ, ①, full-width), and digits of other scripts.
+HOSTILE = (
+    "\x00\x01\t\n\r\x1b\x1f\x7f\x80\x85\x9f\xa0\xad\xff\u0100\u0130\u01ff\u0301\u0660"
+    "\u200b\u200e\u202e\u2066\u2160\u2460\u3000\ufeff\ufb00\uff10\uff21\ufffd\ud800\udfff"
+    "\U0001f600\U000e0041 -Xxß中"
+)
+
+KINDS = {
+    "uscc": (
+        valid_uscc_mask,
+        is_valid_uscc,
+        USCC_CHARSET,
+        make_usccs(np.random.default_rng(21), FOSHAN, "1").tolist() + PUBLISHED_USCCS,
+    ),
+    "org_code": (
+        valid_org_code_mask,
+        is_valid_org_code,
+        codes._ALNUM36 + "-",
+        [c[8:17] for c in PUBLISHED_USCCS] + [c[8:16] + "-" + c[16] for c in PUBLISHED_USCCS],
+    ),
+    "regno": (
+        valid_regno_mask,
+        is_valid_regno,
+        codes._DIGITS,
+        make_regnos(np.random.default_rng(22), FOSHAN).tolist() + PUBLISHED_REGNOS,
+    ),
+    "resident_id": (
+        valid_resident_id_mask,
+        is_valid_resident_id,
+        codes._DIGITS + "X",
+        [
+            *make_resident_ids(
+                np.random.default_rng(23), 5, FOSHAN, np.datetime64("1980-02-29"), False
+            ),
+            "11010519491231002X",
+        ],
+    ),
+}
+
+
+@st.composite
+def _near_valid(draw, valid: list[str], alphabet: str) -> str:
+    """A valid code with one character inserted, deleted or replaced, or something appended."""
+    code = draw(st.sampled_from(valid))
+    edit = draw(st.sampled_from(["insert", "delete", "replace", "append"]))
+    at = draw(st.integers(0, len(code) - (edit != "insert")))
+    ch = draw(st.sampled_from(alphabet))
+    if edit == "insert":
+        return code[:at] + ch + code[at:]
+    if edit == "delete":
+        return code[:at] + code[at + 1 :]
+    if edit == "replace":
+        return code[:at] + ch + code[at + 1 :]
+    return code + draw(st.text(st.sampled_from(alphabet), min_size=1, max_size=3))
+
+
+def _strings(kind: str) -> st.SearchStrategy[str]:
+    """Random strings over the kind's charset and the hostile characters, near-valid codes."""
+    _, _, charset, valid = KINDS[kind]
+    alphabet = charset + HOSTILE
+    return st.one_of(
+        st.sampled_from(valid),
+        _near_valid(valid, alphabet),
+        st.text(st.sampled_from(alphabet), min_size=0, max_size=22),
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "suffix", ["\x00", "\x00X", "\x00\x00", "\x00" * 5 + "中", "\x000", "\x00\x00\x00\x00\x00"]
+)
+def test_a_valid_code_padded_with_nul_is_invalid(kind: str, suffix: str) -> None:
+    mask, scalar, _, valid = KINDS[kind]
+    for text in (valid[0] + suffix, suffix + valid[0], valid[0][:-1] + suffix + valid[0][-1]):
+        assert not scalar(text)
+        assert not mask(pd.Series([text], dtype=object))[0], repr(text)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_mask_agrees_with_the_scalar_check_on_any_string(kind: str, data) -> None:
+    mask, scalar, charset, _ = KINDS[kind]
+    texts = data.draw(st.lists(_strings(kind), min_size=1, max_size=20))
+    got = mask(pd.Series(texts, dtype=object))
+    assert got.tolist() == [scalar(t) for t in texts], [repr(t) for t in texts]
+    foreign = np.array([any(c not in charset for c in t) for t in texts])
+    assert not got[foreign].any()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_control_character_in_a_valid_code_makes_it_invalid(kind: str, data) -> None:
+    mask, scalar, _, valid = KINDS[kind]
+    controls = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]]
+    plain = [v for v in valid if "-" not in v]  # deleting the hyphen leaves a valid code
+    text = data.draw(_near_valid(plain, "".join(controls)))
+    assert not scalar(text)
+    assert not mask(pd.Series([text], dtype=object))[0], repr(text)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_valid_example_is_valid(kind: str) -> None:
+    mask, scalar, _, valid = KINDS[kind]
+    assert all(scalar(v) for v in valid)
+    assert mask(pd.Series(valid, dtype=object)).all()
+
+
+def test_org_code_mask_can_refuse_the_written_form() -> None:
+    s = pd.Series(["19220382-1", "192203821", "19220382X1"])
+    assert valid_org_code_mask(s).tolist() == [True, True, False]
+    assert valid_org_code_mask(s, hyphen=False).tolist() == [False, True, False]

@@ -1,15 +1,18 @@
 """Parsing delivered text into typed values: every rule, every repair, and round trips."""
 
+import re
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskdraw.domain.codes import USCC_CHARSET, is_valid_uscc, uscc_check_char
 from riskdraw.domain.dates import DATE_STYLES, format_dates
-from riskdraw.domain.names import to_fullwidth
+from riskdraw.domain.names import to_fullwidth, to_halfwidth
 from riskdraw.governance.values import (
     REPAIR_SEPARATOR,
     REPAIRS,
@@ -397,3 +400,215 @@ def test_inputs_of_every_kind_are_read_as_text(column) -> None:
 def test_mixed_non_text_values_are_refused() -> None:
     with pytest.raises(TypeError, match="expected a column of text"):
         clean_text(pd.Series(["a", 1], dtype=object))
+
+
+# ---------------------------------------------------------------------------------------------
+# control and invisible format characters: removed from every value, and counted
+
+CONTROL = "control_characters"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule", "repair"),
+    [
+        (MIDEA[:5] + "\x00" + MIDEA[5:], MIDEA, None, CONTROL),
+        (MIDEA + "\x00", MIDEA, None, CONTROL),
+        (MIDEA + "\x00" * 3, MIDEA, None, CONTROL),
+        (MIDEA[:3] + "\u200e" + MIDEA[3:], MIDEA, None, CONTROL),  # left-to-right mark
+        ("\u202e" + MIDEA, MIDEA, None, CONTROL),  # right-to-left override
+        (MIDEA[:8] + "\u2066" + MIDEA[8:] + "\u2069", MIDEA, None, CONTROL),  # bidi isolate
+        (MIDEA[:-1] + "\x7f" + MIDEA[-1], MIDEA, None, CONTROL),  # DEL
+        (MIDEA[:8] + "\x85" + MIDEA[8:], MIDEA, None, CONTROL),  # C1 next-line
+        (MIDEA[:8] + "\xad" + MIDEA[8:], MIDEA, None, CONTROL),  # soft hyphen
+        ("\ufeff" + MIDEA[:9] + "\ufeff" + MIDEA[9:], MIDEA, None, f"{CONTROL}+whitespace"),
+        (" \x00" + MIDEA.lower(), MIDEA, None, f"{CONTROL}+whitespace+case"),
+        (MIDEA[:8] + "\r\n" + MIDEA[8:], MIDEA, None, "whitespace"),  # a line break is a space
+        (MIDEA[:8] + "\xa0" + MIDEA[8:], MIDEA, None, "whitespace"),
+        (MIDEA + "\x00X", None, "credit_code_format", None),  # judged cleaned: 19 characters
+        ("\x00" + wrong_last(MIDEA), None, "credit_code_check", None),
+        (MIDEA[:8] + "\ufffd" + MIDEA[9:], None, "credit_code_format", None),  # a lost character
+        ("\x00\x01", None, None, CONTROL),  # nothing left: missing
+    ],
+)
+def test_parse_credit_codes_removes_control_characters(text: str, expected, rule, repair) -> None:
+    assert one(parse_credit_codes(pa.array([text]))) == (expected, rule, repair)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "kind", "rule", "repair"),
+    [
+        (REGNO[:4] + "\x1f" + REGNO[4:], REGNO, "registration_number", None, CONTROL),
+        (MIDEA + "\u200f", MIDEA, "credit_code", None, CONTROL),  # 19 long until cleaned
+        (REGNO + "\x000", None, None, "registration_number_format", None),
+    ],
+)
+def test_parse_registration_numbers_removes_control_characters(
+    text: str, expected, kind, rule, repair
+) -> None:
+    parsed = parse_registration_numbers(pa.array([text]))
+    assert one(parsed) == (expected, rule, repair)
+    assert key_kind(parsed.values).tolist() == [kind]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule", "repair"),
+    [
+        ("72247334\u200b-4", ORG, None, CONTROL),
+        ("\x0072247334-4", ORG, None, CONTROL),
+        ("72247334-4\x00", ORG, None, CONTROL),
+        ("72247334-\x005", None, "organisation_code_check", None),
+    ],
+)
+def test_parse_organisation_codes_removes_control_characters(
+    text: str, expected, rule, repair
+) -> None:
+    assert one(parse_organisation_codes(pa.array([text]))) == (expected, rule, repair)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "repair"),
+    [
+        ("佛山市\x00美的", "佛山市美的", CONTROL),
+        ("佛山市\u200b美的", "佛山市美的", CONTROL),  # zero-width space inside, not only around
+        ("\u202e佛山市美的\u202c", "佛山市美的", CONTROL),
+        ("佛山\u00ad市", "佛山市", CONTROL),
+        ("美的\x85集团\x9f", "美的集团", CONTROL),
+        ("美的\x7f", "美的", CONTROL),
+        ("美的\x1b[31m集团", "美的[31m集团", CONTROL),  # the escape goes, the text stays
+        ("\U000e0041美的", "美的", CONTROL),  # tag character
+        ("美的\ufeff集团", "美的集团", CONTROL),
+        (" \x07美的 ", "美的", f"{CONTROL}+whitespace"),
+        ("\x0b美的\x0b集团", "美的集团", f"{CONTROL}+whitespace"),
+        ("ＡＢＣ\u200e", "ABC", f"{CONTROL}+fullwidth"),
+        ("广东省佛山市\n顺德区", "广东省佛山市\n顺德区", None),  # a line of an address
+        ("一\t二\r\n三", "一\t二\r\n三", None),
+        ("美的\ufffd集团", "美的\ufffd集团", None),  # a decoding loss stays visible
+        ("\x00", None, CONTROL),
+    ],
+)
+def test_clean_text_removes_control_characters(text: str, expected, repair) -> None:
+    assert one(clean_text(pa.array([text]))) == (expected, None, repair)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule", "repair"),
+    [
+        ("存续\u200e", "存续", None, CONTROL),
+        ("\x00注销", "注销", None, CONTROL),
+        ("（个\u200b体）", "(个体)", None, f"{CONTROL}+fullwidth"),
+        ("(个\u200b体)", "(个体)", None, CONTROL),
+        ("(个体)\u200b", "(个体)", None, "whitespace"),  # zero-width at the edge, as before
+        ("在\u00ad业", "存续", None, f"{CONTROL}+alias"),
+        ("迁\x00出", None, "value_not_allowed", None),
+    ],
+)
+def test_parse_enum_removes_control_characters(text: str, expected, rule, repair) -> None:
+    assert one(parse_enum(pa.array([text]), STATUSES, ALIASES)) == (expected, rule, repair)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule", "repair"),
+    [
+        ("2023-01-05\x00", "2023-01-05", None, CONTROL),
+        ("2023\u200f-01-05", "2023-01-05", None, CONTROL),
+        ("2023年1月5日\x7f", "2023-01-05", None, CONTROL),
+        ("\ufeff2023-01-05", "2023-01-05", None, "whitespace"),
+        ("2023-02-30\x00", None, "date_impossible", None),
+        ("2023-01-05\x00X", None, "date_unparseable", None),
+    ],
+)
+def test_parse_dates_removes_control_characters(text: str, expected, rule, repair) -> None:
+    value, got_rule, got_repair = one(parse_dates(pa.array([text]), None))
+    want = np.datetime64("NaT") if expected is None else np.datetime64(expected, "D")
+    assert (np.isnat(value) and np.isnat(want)) or value == want
+    assert (got_rule, got_repair) == (rule, repair)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected", "rule", "repair"),
+    [
+        ("1,234\x7f", "yuan", 1234.0, None, f"{CONTROL}+thousands_separator"),
+        ("12.5\u200b万", "yuan", 125000.0, None, f"{CONTROL}+wan_text"),
+        ("39\x0000", "yuan", 3900.0, None, CONTROL),
+        ("\u202d56.8", "wan", 568000.0, None, f"{CONTROL}+wan_to_yuan"),
+        ("-\x005", "yuan", np.nan, "amount_negative", None),
+        ("12\x00x", "yuan", np.nan, "amount_unparseable", None),
+    ],
+)
+def test_parse_amounts_removes_control_characters(
+    text: str, unit: str, expected: float, rule, repair
+) -> None:
+    value, got_rule, got_repair = one(parse_amounts(pa.array([text]), unit))
+    assert value == expected or (np.isnan(value) and np.isnan(expected))
+    assert (got_rule, got_repair) == (rule, repair)
+
+
+def test_parse_integers_removes_control_characters() -> None:
+    parsed = parse_integers(pa.array(["1\x002", "\u200e7", "3"]))
+    assert parsed.values.to_pylist() == [12, 7, 3]
+    assert parsed.repair.tolist() == [CONTROL, CONTROL, None]
+
+
+def test_control_characters_are_counted_only_where_removed() -> None:
+    text = ["佛山", "佛\x00山", None, "\u200e佛山\u200f", " 佛山 ", "佛山\n"]
+    parsed = clean_text(pa.array(text * 1000))
+    assert parsed.values.to_pylist()[:6] == ["佛山", "佛山", None, "佛山", "佛山", "佛山"]
+    assert parsed.repaired_counts() == {CONTROL: 2000, "whitespace": 2000}
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_control_characters_are_found_in_a_slice_of_a_column(offset: int) -> None:
+    column = pa.array(["x\x00", "佛山\x07", "a", "b\x1f", "c d"]).slice(offset, 3)
+    parsed = clean_text(column)
+    expected = ["x", "佛山", "a", "b", "c d"][offset : offset + 3]
+    assert parsed.values.to_pylist() == expected
+    repairs = [CONTROL, CONTROL, None, CONTROL, None][offset : offset + 3]
+    assert parsed.repair.tolist() == repairs
+
+
+def test_the_module_docstring_names_every_repair() -> None:
+    from riskdraw.governance import values
+
+    assert all(f"``{name}``" in values.__doc__ for name in REPAIRS)
+    assert REPAIRS[0] == CONTROL  # removed first, so named first
+
+
+# An independent spelling of the cleaning rules, in Python, for the property tests below.
+SPACES = " \t\n\r\v\f\xa0\u3000\u200b\u200c\u200d\u2060\ufeff"
+PY_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0001\U000e0020-\U000e007f]"
+)
+HOSTILE = (
+    [chr(c) for c in [*range(0x20), *range(0x7F, 0xA1)]]
+    + list("\xad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202e\u2060\u2066\u2069")
+    + list("\ufeff\ufff9\ufffd\u3000\uff10\uff21\uff41\u00b7\u201c\U000e0001\U000e0041 ")
+)
+
+
+def py_clean(text: str) -> str:
+    """Trim, remove control characters, trim again, make full-width ASCII half-width."""
+    return to_halfwidth(PY_CONTROLS.sub("", text.strip(SPACES)).strip(SPACES))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from(HOSTILE + list("佛山ab1 ")), max_size=12), max_size=30))
+def test_clean_text_agrees_with_the_rules_spelled_in_python(texts: list[str]) -> None:
+    parsed = clean_text(pa.array(texts, type=pa.string()))
+    assert parsed.values.to_pylist() == [py_clean(t) or None for t in texts]
+    removed = [bool(PY_CONTROLS.search(t.strip(SPACES))) for t in texts]
+    assert [CONTROL in (r or "") for r in parsed.repair] == removed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 18), st.text(st.sampled_from(HOSTILE), max_size=3))))
+def test_a_credit_code_is_judged_and_kept_as_cleaned(edits: list[tuple[int, str]]) -> None:
+    text = MIDEA
+    for at, inserted in edits:
+        text = text[:at] + inserted + text[at:]
+    cleaned = re.sub("[ \t\n\r\xa0]", "", py_clean(text)).upper()
+    value, rule, repair = one(parse_credit_codes(pa.array([text])))
+    assert value == (cleaned if is_valid_uscc(cleaned) else None)
+    assert (rule is None) == (is_valid_uscc(cleaned) or cleaned == "")
+    if value is not None:  # an accepted value names a repair exactly when it was changed
+        assert (repair is None) == (value == text)
