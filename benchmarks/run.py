@@ -185,10 +185,11 @@ def _city(workdir: Path, n: int) -> Path:
 REFERENCE: str | None = None  # --reference REV: the governance benchmark also times REV's code
 
 
-def _reference_code(workdir: Path, rev: str) -> tuple[list[str], dict]:
+def _reference_code(workdir: Path, rev: str) -> tuple[list[str], dict, Path]:
     """The `riskdraw` command of revision `rev` (a git worktree in `workdir`, run with this
-    environment's interpreter and packages), and the environment that makes it import that
-    revision's `src/` as `riskdraw`."""
+    environment's interpreter and packages), the environment that makes it import that
+    revision's `src/` as `riskdraw`, and the worktree to run it in (its own params and
+    catalogue)."""
     tree = workdir / f"reference-{rev}"
     if not tree.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT,
@@ -199,10 +200,12 @@ def _reference_code(workdir: Path, rev: str) -> tuple[list[str], dict]:
     if not link.exists():
         link.symlink_to(tree / "src")
     env = os.environ | {"PYTHONPATH": str(package)}
-    return [sys.executable, "-c", "from riskdraw.cli import app; app()"], env
+    return [sys.executable, "-c", "from riskdraw.cli import app; app()"], env, tree
 
 
-def _governance_run(command: list[str], city: Path, tag: str, env: dict | None) -> tuple:
+def _governance_run(
+    command: list[str], city: Path, tag: str, env: dict | None = None, cwd: Path = ROOT
+) -> tuple:
     interim, entities = city / f"interim{tag}", city / f"entities{tag}"
     for stage in (interim, entities):
         shutil.rmtree(stage, ignore_errors=True)
@@ -210,12 +213,12 @@ def _governance_run(command: list[str], city: Path, tag: str, env: dict | None) 
         [*command, "ingest", "--raw", str(city / "raw"), "--out", str(interim),
          "--report", str(city / f"quality{tag}.json"), "--page", str(city / f"quality{tag}.html"),
          "--no-progress"],
-        ROOT, env,
+        cwd, env,
     )  # fmt: skip
     resolve = measure(
         [*command, "resolve", "--interim", str(interim), "--out", str(entities),
          "--report", str(city / f"resolve{tag}.json")],
-        ROOT, env,
+        cwd, env,
     )  # fmt: skip
     if tag:  # the reference's outputs are not the city's
         for stage in (interim, entities):
@@ -233,8 +236,8 @@ def bench_governance(sizes: list[int], repeat: int, workdir: Path) -> tuple[str,
         runs, refs = [], []
         for _ in range(repeat if n <= 200_000 else 1):
             if reference:
-                refs.append(_governance_run(reference[0], city, "-reference", reference[1]))
-            runs.append(_governance_run([RISKDRAW], city, "", None))
+                refs.append(_governance_run(reference[0], city, "-reference", *reference[1:]))
+            runs.append(_governance_run([RISKDRAW], city, ""))
         quality = json.loads((city / "quality.json").read_text())
         if not KEEP:
             shutil.rmtree(city, ignore_errors=True)

@@ -93,10 +93,10 @@ def failed_sources(q: dict) -> None:
     """ingest's tolerance verdict and every failed source with its error."""
     verdict = q.get("tolerance", {})
     colour = {"ok": "green", "tolerated": "yellow", "stopped": "red"}.get(verdict.get("status"))
-    for reason in verdict.get("reasons", []):
-        console.print(f"[{colour}]{reason}[/{colour}]" if colour else reason)
+    for reason in verdict.get("reasons", []):  # data in them is text, never markup
+        console.print(reason, style=colour, markup=False)
     for source_id, error in q["failed"].items():
-        console.print(f"  [red]failed[/red] {source_id}: {error}")
+        console.print(f"  failed {source_id}: {error}", style="red", markup=False)
 
 
 def quality_summary(q: dict, failures: bool = True) -> None:
@@ -105,11 +105,24 @@ def quality_summary(q: dict, failures: bool = True) -> None:
     console.rule("[bold]governed data (ingest)")
     if failures:
         failed_sources(q)
+    if "records_declared" in q:
+        console.print(
+            f"records declared [bold]{q['records_declared']:,}[/bold] = accepted "
+            f"{q['records_accepted']:,} + quarantined {q['records_quarantined']:,} + "
+            f"undelivered {q['records_undelivered']:,} + of sources not in the catalogue "
+            f"{q['records_not_catalogued']:,} ({q['sources_undeclared']} sources declared "
+            f"nothing; reconciles: {q['reconciles']})"
+        )
     console.print(
         f"records in [bold]{q['records_in']:,}[/bold] = accepted "
         f"{q['records_accepted']:,} + quarantined {q['records_quarantined']:,} "
         f"(reconciles: {q['reconciles']})"
     )
+    if q.get("findings_by_kind"):
+        findings = Table("finding", "sources or entries", title="findings (see the page)")
+        for finding, count in q["findings_by_kind"].items():
+            findings.add_row(finding, f"{count:,}")
+        console.print(findings)
     console.print(
         f"sources {q['sources']}: failed {q['sources_failed']}, below a fail "
         f"threshold {q['sources_fail']}, warn {q['sources_warn']}"

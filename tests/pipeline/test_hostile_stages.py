@@ -359,22 +359,49 @@ def test_markup_in_a_delivered_header_is_printed_as_text(few, tmp_path):
 
 
 def test_one_record_per_crosswalk_row_even_when_codes_share_an_organisation_code(few, tmp_path):
-    """Two credit codes that embed one organisation code (a code and a corrupted copy of it):
-    a record keyed by that organisation code links to neither, never to both."""
+    """Two registered credit codes that embed one organisation code (a code and a copy with
+    another district, both with valid check characters): a record keyed by that organisation
+    code alone links to neither (it is ambiguous), never to both; the crosswalk keeps one row
+    per accepted record, and the assertion catches one that does not."""
+    import duckdb
+
+    from riskdraw.domain.codes import uscc_check_char
     from riskdraw.entities.resolve import IntegrityError, _one_row_per_record
+    from riskdraw.outputs import COMPLETION, write_completion
 
     city = copy_of(few, tmp_path)
     assert ingest(city).exit_code == 0
+    interim = city / "interim"
+    (registry,) = (interim / "registration").glob("*.parquet")
+    records = pd.read_parquet(registry)
+    original = records.iloc[0]
+    body = original["credit_code"][:2] + "999999" + original["credit_code"][8:17]
+    twin = original.copy()
+    twin["credit_code"], twin["row"] = body + uscc_check_char(body), records["row"].max() + 1
+    twin["registration_number"] = None
+    pd.concat([records, twin.to_frame().T.astype(records.dtypes)]).to_parquet(registry)
+    (other,) = (interim / "complaint").glob("*.parquet")
+    complaints = pd.read_parquet(other)
+    keyed = complaints.index[0]
+    complaints.loc[keyed, ["credit_code", "registration_number"]] = None
+    complaints.loc[keyed, "organisation_code"] = original["credit_code"][8:17]
+    complaints.loc[keyed, "name"] = "佛山市无此名称的企业"
+    complaints.to_parquet(other)
+    made = json.loads((interim / COMPLETION).read_text(encoding="utf-8"))
+    made["counts"][twin["source_id"]]["accepted"] += 1
+    write_completion(interim, "ingest", {"raw": city / "raw"}, made["params"], made["counts"])
+
     assert resolve(city).exit_code == 0
     crosswalk = pd.read_parquet(city / "entities" / "crosswalk.parquet")
-    accepted = sum(s["records_accepted"] for s in quality(city)["per_source"])
-    assert len(crosswalk) == accepted
-    assert not crosswalk.duplicated(["source_id", "row"]).any()
+    accepted = sum(c["accepted"] for c in made["counts"].values())
+    assert len(crosswalk) == accepted and not crosswalk.duplicated(["source_id", "row"]).any()
+    row = complaints.loc[keyed]
+    link = crosswalk[
+        (crosswalk["source_id"] == row["source_id"]) & (crosswalk["row"] == row["row"])
+    ]
+    assert link["entity_id"].isna().all() and (link["method"] != "organisation_code").all()
 
-    import duckdb
-
-    doubled = pd.concat([crosswalk, crosswalk.head(2)])
-    path = tmp_path / "doubled.parquet"
-    doubled.to_parquet(path)
+    doubled = tmp_path / "doubled.parquet"
+    pd.concat([crosswalk, crosswalk.head(2)]).to_parquet(doubled)
     with pytest.raises(IntegrityError, match="exactly one row per accepted record"):
-        _one_row_per_record(duckdb.connect(), f"'{path}'", accepted)
+        _one_row_per_record(duckdb.connect(), f"'{doubled}'", accepted)
