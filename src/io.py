@@ -122,3 +122,28 @@ def write_csv(frame: pd.DataFrame, path: Path | str, **kwargs) -> None:
         options["quoting"] = csv.QUOTE_NONNUMERIC
     safe.to_csv(partial, **options)
     partial.replace(path)
+
+
+def read_mapping(path: Path | str, error: type[Exception]) -> dict:
+    """A YAML file's top-level mapping ({} if empty), or `error` naming the file, and the line
+    and column of a syntax fault (params and catalogues share this reader)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: not found") from None
+    except (OSError, UnicodeDecodeError) as fault:
+        raise error(f"{path}: cannot be read: {fault}") from None
+    except yaml.YAMLError as fault:
+        mark = getattr(fault, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise error(
+            f"{path}: not valid YAML{at}: {getattr(fault, 'problem', None) or fault}"
+        ) from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise error(f"{path}: expected a mapping, got a {type(raw).__name__}")
+    return raw

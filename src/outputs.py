@@ -38,7 +38,6 @@ COMPLETION = "_complete.json"
 """The completion manifest a stage writes last into its output folder."""
 
 
-
 class HandoffError(UserError):
     """An output that cannot be written where asked, or an input that is missing, partial or
     stale. `exit_code`: 2 for usage (a wrong path, a stage not run yet), 3 for data."""

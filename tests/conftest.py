@@ -98,6 +98,26 @@ def profiled_city(params: SimulateParams, root: Path):
     return frame, {a.name: a.family for a in attrs}
 
 
+def part_of_delivery(city: City, sources: list, root: Path) -> Path:
+    """Some sources of the simulated city as a delivery of their own in `root`: their extracts
+    under raw/, the manifest's entries for them, and their catalogue as s.yaml."""
+    import json
+    import shutil
+
+    from riskdraw.governance.catalogue import SourceCatalogue, dump_sources
+
+    for source in sources:
+        (root / "raw" / source.file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(city.raw / source.file, root / "raw" / source.file)
+    manifest = json.loads((city.raw / "manifest.json").read_text(encoding="utf-8"))
+    ids = {s.source_id for s in sources}
+    manifest["sources"] = [e for e in manifest["sources"] if e["source_id"] in ids]
+    (root / "raw" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    catalogue = SourceCatalogue(city="佛山市 (simulated)", version=1, sources=sources)
+    dump_sources(catalogue, root / "s.yaml")
+    return root
+
+
 def quick_selection(frame, families: dict[str, str]):
     """The factors of a whole city's training rounds, with select's criteria and 10 L1
     resamples (quicker); returns the fitted FactorSelector."""

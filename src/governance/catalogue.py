@@ -247,23 +247,9 @@ class SourceCatalogue(_Strict):
 
 def _load_yaml(path: Path) -> dict:
     """A catalogue file's mapping, or CatalogueError naming the file, line and fault."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogueError(f"{path}: not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CatalogueError(f"{path}: cannot be read: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise CatalogueError(
-            f"{path}: not valid YAML{at}: {getattr(error, 'problem', None) or error}"
-        ) from None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{path}: expected a mapping, got a {type(raw).__name__}")
-    return raw
+    from riskdraw.io import read_mapping
+
+    return read_mapping(path, CatalogueError)
 
 
 def _explain(error: ValidationError, path: Path) -> str:

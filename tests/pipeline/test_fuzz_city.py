@@ -25,9 +25,9 @@ import yaml
 from typer.testing import CliRunner
 
 from riskdraw.cli import app
-from riskdraw.governance.catalogue import SourceCatalogue, dump_sources, load_kinds
+from riskdraw.governance.catalogue import load_kinds
 from riskdraw.simcity.catalogue import city_catalogue
-from tests.conftest import PARAMS, ROOT
+from tests.conftest import PARAMS, ROOT, part_of_delivery
 
 pytestmark = pytest.mark.pipeline
 KINDS = ROOT / "catalogue" / "kinds.yaml"
@@ -62,13 +62,7 @@ def delivery(tiny_city, tmp_path_factory) -> Path:
             and s not in chosen
         )
         chosen.append(source)
-        (root / "raw" / source.file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tiny_city.raw / source.file, root / "raw" / source.file)
-    manifest = json.loads((tiny_city.raw / "manifest.json").read_text(encoding="utf-8"))
-    ids = {s.source_id for s in chosen}
-    manifest["sources"] = [e for e in manifest["sources"] if e["source_id"] in ids]
-    (root / "raw" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
-    dump_sources(SourceCatalogue(city=catalogue.city, version=1, sources=chosen), root / "s.yaml")
+    part_of_delivery(tiny_city, chosen, root)
     # Tolerate most failed sources, so that resolve runs after most rounds (a broken registry
     # still stops the run).
     params = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))

@@ -18,9 +18,9 @@ import yaml
 from typer.testing import CliRunner
 
 from riskdraw.cli import app
-from riskdraw.governance.catalogue import SourceCatalogue, dump_sources, load_kinds
+from riskdraw.governance.catalogue import load_kinds
 from riskdraw.simcity.catalogue import city_catalogue
-from tests.conftest import PARAMS, ROOT
+from tests.conftest import PARAMS, ROOT, part_of_delivery
 
 pytestmark = pytest.mark.pipeline
 KINDS = ROOT / "catalogue" / "kinds.yaml"
@@ -34,15 +34,7 @@ def few(tiny_city, tmp_path_factory) -> Path:
     catalogue = city_catalogue(tiny_city.params, load_kinds(KINDS))
     wanted = ("registration", "registration_change", "complaint", "penalty")
     chosen = [next(s for s in catalogue.sources if s.kind == kind) for kind in wanted]
-    for source in chosen:
-        (root / "raw" / source.file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tiny_city.raw / source.file, root / "raw" / source.file)
-    manifest = json.loads((tiny_city.raw / "manifest.json").read_text(encoding="utf-8"))
-    ids = {s.source_id for s in chosen}
-    manifest["sources"] = [e for e in manifest["sources"] if e["source_id"] in ids]
-    (root / "raw" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
-    dump_sources(SourceCatalogue(city=catalogue.city, version=1, sources=chosen), root / "s.yaml")
-    return root
+    return part_of_delivery(tiny_city, chosen, root)
 
 
 def copy_of(few: Path, tmp_path: Path) -> Path:
@@ -180,25 +172,14 @@ def test_kinds_no_longer_delivered_leave_with_the_old_output(few, tmp_path):
     [
         ("ingest: {batch_rows: 10\n", "not valid YAML (line"),
         ("ingest:\n", "section 'ingest' is empty"),
-        ("- ingest\n", "expected a mapping of sections"),
+        ("- ingest\n", "expected a mapping, got a list"),
         ("ingest: [1, 2]\n", "section 'ingest' is a list"),
     ],
 )
 def test_a_broken_params_file_exits_2_naming_it(few, tmp_path, text, message):
     city = copy_of(few, tmp_path)
     (city / "p.yaml").write_text(text)
-    result = riskdraw(
-        "ingest",
-        "--raw",
-        city / "raw",
-        "--sources",
-        city / "s.yaml",
-        "--out",
-        city / "interim",
-        "--params",
-        city / "p.yaml",
-        "--no-track",
-    )
+    result = ingest(city, "--params", city / "p.yaml")  # the last --params counts
     assert result.exit_code == 2 and message in result.output, result.output
     assert not (city / "interim").exists()
 
@@ -237,18 +218,7 @@ def test_a_negative_delay_is_refused_not_a_perfect_score(few, tmp_path):
     raw = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
     raw["ingest"]["timeliness_days"]["daily"] = -1
     (city / "p.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    result = riskdraw(
-        "ingest",
-        "--raw",
-        city / "raw",
-        "--sources",
-        city / "s.yaml",
-        "--out",
-        city / "interim",
-        "--params",
-        city / "p.yaml",
-        "--no-track",
-    )
+    result = ingest(city, "--params", city / "p.yaml")  # the last --params counts
     assert result.exit_code == 2 and "timeliness_days.daily" in result.output
 
 
