@@ -387,7 +387,7 @@ def run_profile(
             {
                 "as_of_date": str(r.as_of_date.date()),
                 "snapshot": r.snapshot,
-                "task": r.task,
+                "task": r.task if isinstance(r.task, str) else None,  # the screening has none
                 "rows": int(r.rows),
                 "inspected": int(r.inspected or 0),
                 "hit_rate": round(float(r.problems) / r.inspected, 4) if r.inspected else None,

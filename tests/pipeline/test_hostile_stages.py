@@ -141,6 +141,8 @@ def test_stages_refuse_missing_partial_and_stale_input(few, tmp_path):
     assert result.exit_code == 3 and "missing complaint/" in result.output
     assert resolve(city).exit_code == 0
     assert profile(city, "--screening-only").exit_code == 0
+    (screening,) = json.loads((city / "profile.json").read_text(encoding="utf-8"))["snapshots"]
+    assert screening["task"] is None and screening["snapshot"] == "screening"  # JSON, no NaN
     # The raw delivery changes after ingest: resolve's input is stale, then profile's.
     manifest = json.loads((city / "raw" / "manifest.json").read_text(encoding="utf-8"))
     manifest["redelivered"] = "2025-11-01"
