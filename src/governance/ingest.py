@@ -582,11 +582,6 @@ def read_manifest(raw_dir: Path) -> tuple[dict[str, int], dict[str, dt.date], li
     return declared, delivered, findings
 
 
-def declared_counts(raw_dir: Path) -> dict[str, int]:
-    """source id -> the records its delivery declares (empty without a readable manifest)."""
-    return read_manifest(raw_dir)[0]
-
-
 def _finding(finding: str, detail: str, records: int = 0) -> dict:
     return {"finding": finding, "detail": detail, "records": int(records)}
 
