@@ -373,7 +373,16 @@ def test_one_record_per_crosswalk_row_even_when_codes_share_an_organisation_code
     ]
     assert link["entity_id"].isna().all() and (link["method"] != "organisation_code").all()
 
-    doubled = tmp_path / "doubled.parquet"
+    # The check catches a record linked twice, also when another record went missing so that
+    # the total still agrees, and a crosswalk short of a record.
+    tables = [str(p) for p in interim.glob("*/*.parquet") if p.parent.name != "quarantine"]
+    records = f"SELECT source_id, row FROM read_parquet({tables}, union_by_name=true)"
+    _one_row_per_record(duckdb.connect(), f"'{city / 'entities' / 'crosswalk.parquet'}'",
+                        records, accepted)  # fmt: skip
+    doubled, swapped, short = (tmp_path / f"{n}.parquet" for n in ("d", "s", "m"))
     pd.concat([crosswalk, crosswalk.head(2)]).to_parquet(doubled)
-    with pytest.raises(IntegrityError, match="exactly one row per accepted record"):
-        _one_row_per_record(duckdb.connect(), f"'{doubled}'", accepted)
+    pd.concat([crosswalk.iloc[1:], crosswalk.iloc[[2]]]).to_parquet(swapped)
+    crosswalk.iloc[1:].to_parquet(short)
+    for broken in (doubled, swapped, short):
+        with pytest.raises(IntegrityError, match="exactly one row per accepted record"):
+            _one_row_per_record(duckdb.connect(), f"'{broken}'", records, accepted)
