@@ -515,11 +515,144 @@ def bench_chicago(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, li
     return "riskdraw chicago", lines
 
 
+BARE = """
+import json, sys, time
+import pyarrow.parquet as pq
+from riskdraw.training.registry import load_version
+model = load_version(sys.argv[2], sys.argv[3])
+rows = pq.read_table(sys.argv[1], filters=[("snapshot", "=", "screening")]).to_pandas()
+t = time.perf_counter()
+model.model.calibrate(model.model.raw_score(rows))
+scores = time.perf_counter() - t
+t = time.perf_counter()
+model.model.contributions(rows)
+print(json.dumps({"rows": len(rows), "scores": scores, "contributions": time.perf_counter() - t}))
+"""
+
+POOL = """
+import sys
+from pathlib import Path
+from riskdraw.config import load_section
+from riskdraw.io import write_csv
+from riskdraw.simcity.city import build_world
+from riskdraw.simcity.inspectors import inspector_pool
+params = load_section("simulate", "params.yaml", entities=int(sys.argv[2]))
+world, _ = build_world(params)
+write_csv(inspector_pool(world), Path(sys.argv[1]), index=False, encoding="utf-8")
+"""
+
+
+def _round_champion(workdir: Path) -> tuple[str, str]:
+    """A copy of the model benchmark's MLflow store, its version made champion: (name, version)."""
+    trained = workdir / "model-0" / "train.json"
+    if not trained.exists():
+        raise RuntimeError(
+            f"{trained} missing: run --only model --keep first (it trains the model)"
+        )
+    store = workdir / "round-store"
+    shutil.rmtree(store, ignore_errors=True)
+    shutil.copytree(workdir / "model-0", store)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
+    os.environ["RISKDRAW_ARTIFACTS"] = str(store / "mlruns")
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    report = json.loads(trained.read_text())
+    MlflowClient().set_registered_model_alias(report["model_name"], "champion", report["version"])
+    return report["model_name"], str(report["version"])
+
+
+def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list[str]]:
+    """The one click from governed events to a drawn plan: the profile's screening snapshot,
+    `screen` and `plan`, on each city the governance benchmark kept, with the default city's
+    model (the model benchmark's, made champion; not timed); beside it the champion's bare
+    scoring and TreeSHAP cost on the same snapshot."""
+    name, version = _round_champion(workdir)
+    rows = []
+    for n in sizes:
+        city = _city(workdir, n)
+        if not (city / "entities" / "events").is_dir():
+            raise RuntimeError(f"{city}/entities missing: run --only governance --keep first")
+        pool = city / "raw" / "inspectors" / "pool.csv"
+        if not pool.exists():  # a city simulated before the pool was delivered
+            pool.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-c", POOL, str(pool), str(n)], cwd=ROOT, check=True,
+                           capture_output=True)  # fmt: skip
+        out = city / "round"
+        runs = []
+        for _ in range(repeat if n <= 200_000 else 1):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            snapshot = out / "screening.parquet"
+            profile = measure(
+                [RISKDRAW, "profile", "--entities", str(city / "entities"), "--out", str(snapshot),
+                 "--report", str(out / "profile.json"), "--page", str(out / "attributes.md"),
+                 "--screening-only", "--no-progress"],
+                ROOT,
+            )  # fmt: skip
+            screen = measure(
+                [RISKDRAW, "screen", "--profile", str(snapshot), "--entities",
+                 str(city / "entities" / "entities.parquet"), "--out", str(out / "scores"),
+                 "--report", str(out / "screen.json"), "--audit", str(out / "audit.jsonl")],
+                ROOT,
+            )  # fmt: skip
+            plan = measure(
+                [RISKDRAW, "plan", "--scores", str(out / "scores"), "--events",
+                 str(city / "entities" / "events"), "--profile", str(snapshot), "--secret",
+                 str(out / "draw.key"), "--pool", str(pool), "--out", str(out / "plans"),
+                 "--report", str(out / "plan.json"), "--plot", str(out / "plan.png"),
+                 "--audit", str(out / "audit.jsonl")],
+                ROOT,
+            )  # fmt: skip
+            bare = subprocess.run(
+                [sys.executable, "-c", BARE, str(snapshot), name, version], cwd=ROOT, check=True,
+                capture_output=True, text=True,
+            )  # fmt: skip
+            runs.append((profile, screen, plan, json.loads(bare.stdout.strip().splitlines()[-1])))
+        screened = json.loads((out / "screen.json").read_text())
+        planned = json.loads((out / "plan.json").read_text())
+        med = {k: statistics.median(r[i]["seconds"] for r in runs)
+               for i, k in enumerate(("profile", "screen", "plan"))}  # fmt: skip
+        bare_s = statistics.median(r[3]["scores"] + r[3]["contributions"] for r in runs)
+        rows.append({"entities": n, "runs": len(runs), **med, "bare": bare_s,
+                     "bare_scores": statistics.median(r[3]["scores"] for r in runs),
+                     "open": screened["enterprises"], "explained": screened["explained"],
+                     "visits": planned["visits"],
+                     "peak": max(max(r[0]["peak_gib"], r[1]["peak_gib"], r[2]["peak_gib"])
+                                 for r in runs)})  # fmt: skip
+        r = rows[-1]
+        print(f"round {n:>9,}: screening snapshot {r['profile']:.1f} s, screen {r['screen']:.1f} s"
+              f" (bare {bare_s:.1f} s), plan {r['plan']:.1f} s", flush=True)  # fmt: skip
+    lines = [
+        "| enterprises | runs | open at the screening date | screening snapshot s | screen s "
+        "(C, D explained) | champion's bare cost s (scores + TreeSHAP for all) | screen / bare "
+        "| plan s (visits) | one click s | peak memory (PSS) | targets (1.3M: screen < 60 s, "
+        "plan < 30 s, one click < 4 min) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        click = r["profile"] + r["screen"] + r["plan"]
+        target = ""
+        if r["entities"] >= 1_300_000:
+            met = r["screen"] < 60 and r["plan"] < 30 and click < 240
+            target = "met" if met else "**missed**"
+        lines.append(
+            f"| {r['entities']:,} | {r['runs']} | {r['open']:,} | {r['profile']:.1f} | "
+            f"{r['screen']:.1f} ({r['explained']:,}) | {r['bare']:.1f} ({r['bare_scores']:.1f} + "
+            f"{r['bare'] - r['bare_scores']:.1f}) | {r['screen'] / r['bare']:.2f} | "
+            f"{r['plan']:.1f} ({r['visits']:,}) | {click:.1f} | {r['peak']:.2f} GiB | {target} |"
+        )
+    command = "riskdraw profile --screening-only ...; riskdraw screen ...; riskdraw plan ..."
+    return command, lines
+
+
 BENCHES = {
     "simulate": bench_simulate,
     "governance": bench_governance,
     "profile": bench_profile,
     "model": bench_model,
+    "round": bench_round,
     "chicago": bench_chicago,
 }
 
@@ -560,6 +693,13 @@ def write_section(name: str, command: str, lines: list[str], note: str) -> None:
 
 
 NOTES = {
+    "round": "The one click is the profile's screening snapshot from resolve's events, `screen` "
+    "(every open enterprise scored and classed, the reasons of classes C and D) and `plan` "
+    "(overrides, inclusion probabilities, the draw, two inspectors per visit, the frontier), "
+    "each timed in its own process, start-up and MLflow loading included. The champion is the "
+    "default city's model from the model benchmark (not timed); its bare cost is its "
+    "`raw_score` + `calibrate` and `pred_contrib` on every open enterprise in one process. "
+    "Needs the governance and model benchmarks' outputs (`--keep`).",
     "profile": "The scan is one DuckDB pass over every events file that reads every column "
     "and groups by enterprise (a count and a hash sum of each column), in its own process, in "
     "the same run. The screening snapshot "
@@ -623,7 +763,7 @@ def main() -> None:
     REFERENCE = args.reference
     # The profile benchmark reads the governance benchmark's outputs: keep them for it (the
     # temporary folder is still removed at the end unless --workdir is given).
-    KEEP = args.keep or bool({"profile", "model"} & set(args.only or BENCHES))
+    KEEP = args.keep or bool({"profile", "model", "round"} & set(args.only or BENCHES))
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="riskdraw-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:

@@ -192,6 +192,25 @@ class Mess(_Strict):
     truncated_files: int = Field(ge=0, description="number of sources whose file arrives cut")
 
 
+class InspectorPoolSim(_Strict):
+    """How the simulated city's market-supervision bureau staffs its inspector pool."""
+
+    qualifications: dict[str, float] = Field(
+        min_length=1, description="domain -> share of inspectors qualified in it"
+    )
+    available_share: float = Field(ge=0, le=1, description="share available this round")
+    visits: tuple[int, int] = Field(description="an available inspector's most visits: [low, high]")
+    conflict_share: float = Field(ge=0, le=1, description="share declaring a conflict")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> InspectorPoolSim:
+        if not 1 <= self.visits[0] <= self.visits[1]:
+            raise ValueError(f"visits must be [low, high] with 1 <= low <= high: {self.visits}")
+        if any(not 0 <= v <= 1 for v in self.qualifications.values()):
+            raise ValueError("qualification shares lie in [0, 1]")
+        return self
+
+
 class SimulateParams(_Strict):
     """The `simulate` section: a city, its departments, its truth and its mess."""
 
@@ -210,6 +229,7 @@ class SimulateParams(_Strict):
     random_hit_rate: float = Field(gt=0, lt=1)
     inspectors_per_1000: float = Field(gt=0)
     inspectors_per_visit: int = Field(ge=1)
+    inspector_pool: InspectorPoolSim
     active_share_at_start: float = Field(gt=0, le=1)
     latent_sd: float = Field(ge=0)
     drivers: list[DriverSpec]
@@ -409,6 +429,70 @@ class EvaluateParams(_Strict):
         return self
 
 
+class ScreenParams(_Strict):
+    """The `screen` section: which classes get their reasons, and how many."""
+
+    reasons: int = Field(ge=1, le=12, description="reasons per explained enterprise")
+    explained_classes: list[Literal["A", "B", "C", "D"]] = Field(
+        min_length=1, description="classes whose every enterprise is explained"
+    )
+
+
+class Capacity(_Strict):
+    """The visits a round holds: a number of inspections, or a share of the open enterprises."""
+
+    inspections: int | None = Field(default=None, ge=1)
+    share: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> Capacity:
+        if (self.inspections is None) == (self.share is None):
+            raise ValueError("give exactly one of `inspections` and `share`")
+        return self
+
+    def visits(self, open_enterprises: int) -> int:
+        """The visits for a city of this many open enterprises."""
+        if self.inspections is not None:
+            return self.inspections
+        return max(1, round(self.share * open_enterprises))
+
+
+class PlanParams(_Strict):
+    """The `plan` section: capacity, policy, overrides outside the draw, the public value."""
+
+    capacity: Capacity
+    policy: Literal["ratios", "optimal"]
+    ratios: str | dict[str, float] = Field(
+        description="a preset's name (riskdraw.inspection.allocation.PRESETS) or class -> ratio"
+    )
+    floor: float = Field(gt=0, lt=1, description="optimal: every open enterprise's least chance")
+    cap: float = Field(gt=0, lt=1, description="optimal: every enterprise's greatest chance")
+    outside_draw: dict[str, int] = Field(
+        default_factory=dict,
+        description="event kind -> days: an enterprise with such a record known in the days "
+        "before the screening date is visited outside the draw, on top of its capacity "
+        "(complaint-triggered, mandatory)",
+    )
+    cool_off_days: int = Field(ge=0, le=3660, description="inspected this recently: not drawn")
+    inspectors_per_visit: int = Field(ge=1, le=10)
+    max_visits_per_inspector: int = Field(ge=1, description="the workload cap of a round")
+    frontier_floors: list[float] = Field(min_length=1)
+    public_value: str = Field(
+        min_length=1, description="fixed after the commitment (a lottery number, a beacon)"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PlanParams:
+        if self.floor > self.cap:
+            raise ValueError(f"floor {self.floor} is above cap {self.cap}")
+        if any(not 0 < f < 1 for f in self.frontier_floors):
+            raise ValueError(f"frontier_floors must lie in (0, 1): {self.frontier_floors}")
+        for kind, days in self.outside_draw.items():
+            if not 0 < days <= 3660:
+                raise ValueError(f"outside_draw.{kind}: {days} days; allowed 1 to 3660")
+        return self
+
+
 class ChicagoPublished(_Strict):
     """The city's published evaluation (Chicago/food-inspections-evaluation)."""
 
@@ -443,6 +527,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "tune": TuneParams,
     "train": TrainParams,
     "evaluate": EvaluateParams,
+    "screen": ScreenParams,
+    "plan": PlanParams,
     "chicago": ChicagoParams,
 }
 

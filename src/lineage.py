@@ -122,6 +122,25 @@ def track_outputs(layout: Layout = Layout(), log_simulation=None) -> list[dict]:
         selected(at.city_params, "reports/chicago", "data/chicago/profile.parquet"),
         name="chicago-select",
     )
+
+    def screened(report: dict, digest: str) -> None:
+        from riskdraw.inspection.tracking import log_screen
+
+        log_screen(report, at("reports/screen.json"))
+
+    def planned(report: dict, digest: str) -> None:
+        from riskdraw.inspection.tracking import log_plan
+
+        log_plan(report, at("reports/plan.json"), at("reports/plan-frontier.png"))
+
+    def plan_truth(report: dict, digest: str) -> None:
+        from riskdraw.inspection.tracking import log_plan_truth
+
+        log_plan_truth(report, at("reports/plan-truth.json"))
+
+    backfill("screen", at("reports/screen.json"), screened)
+    backfill("plan", at("reports/plan.json"), planned)
+    backfill("plan-evaluation", at("reports/plan-truth.json"), plan_truth)
     for stage, path in (
         ("tune", "reports/tuning.json"),
         ("train", "reports/train.json"),

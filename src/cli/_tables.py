@@ -252,3 +252,91 @@ def chicago_table(r: dict) -> None:
     console.print(
         f"the city's evaluation: {verdict}; riskdraw's factors: {', '.join(r['factors'])}"
     )
+
+
+def screen_summary(r: dict) -> None:
+    """screen's report: the classes, their enterprises and expected problems."""
+    console.rule(f"[bold]the city screened ({r['screening_date']})")
+    console.print(
+        f"{r['enterprises']:,} open enterprises scored by {r['model_name']} version "
+        f"{r['model_version']}; {r['explained']:,} explained; expected problems "
+        f"{r['expected_problems']:,.0f} (a uniform draw would find "
+        f"{r['expected_hit_rate_random']:.1%})"
+    )
+    table = Table("class", "enterprises", "share", "expected problems", "mean probability")
+    for c, v in r["by_class"].items():
+        mean = v["mean_probability"]
+        table.add_row(
+            c,
+            f"{v['enterprises']:,}",
+            f"{v['share']:.1%}",
+            f"{v['expected_problems']:,.0f}",
+            "" if mean is None else f"{mean:.1%}",
+        )
+    console.print(table)
+
+
+def plan_summary(r: dict) -> None:
+    """plan's report: the visits per class, what they are expected to find, the commitment."""
+    console.rule(f"[bold]the next round's plan ({r['policy']}, {r['capacity']:,} visits)")
+    outside = ", ".join(f"{k} {v:,}" for k, v in r["visits_outside_draw"].items()) or "none"
+    console.print(
+        f"{r['visits']:,} visits drawn among {r['enterprises']:,} open enterprises (outside the "
+        f"draw: {outside}; cooled off: {r['cooled_off']:,}); expected hit rate "
+        f"[bold]{r['expected_hit_rate']:.1%}[/bold] against {r['expected_hit_rate_random']:.1%} "
+        f"for a uniform draw, compliant-inspection reduction "
+        f"[bold]{r['expected_compliant_reduction']:.1%}[/bold]; class A visited "
+        f"{r['low_risk_visited_share']:.2%}"
+    )
+    table = Table(
+        "class", "enterprises", "expected visits", "drawn", "mean inclusion", "expected hit rate"
+    )
+    for c, v in r["by_class"].items():
+        mean, hit = v["inclusion_probability_mean"], v["expected_hit_rate"]
+        table.add_row(
+            c,
+            f"{v['enterprises']:,}",
+            f"{v['expected_visits']:,.1f}",
+            f"{v['drawn']:,}",
+            "" if mean is None else f"{mean:.2%}",
+            "" if hit is None else f"{hit:.1%}",
+        )
+    console.print(table)
+    staff = r["inspectors"]
+    console.print(
+        f"inspectors: {staff['used']:,} of {staff['accepted']:,} in the pool drawn "
+        f"({staff['quarantined']:,} pool rows quarantined), at most {staff['workload_max']} "
+        f"visits each; {staff['visits_from_other_districts']:,} visits staffed from another "
+        "district"
+    )
+    console.print(
+        f"commitment to publish: [bold]{r['draw']['commitment']}[/bold]; public value "
+        f"{r['draw']['public_value']!r}"
+    )
+
+
+def plan_truth_summary(t: dict) -> None:
+    """evaluate-plan's report: the plan against the simulated truth."""
+    picks = t["picks_at_capacity"]
+    console.print(
+        f"against the simulated truth: the plan's expected hit rate "
+        f"[bold]{t['expected_hit_rate_plan']:.1%}[/bold] (a uniform draw "
+        f"{t['expected_hit_rate_random']:.1%}; reduction "
+        f"{t['expected_compliant_reduction_plan']:.1%}), plan oracle ratio "
+        f"[bold]{t['plan_oracle_ratio']:.3f}[/bold]; the model's {picks['picks']:,} picks at "
+        f"capacity {picks['expected_hit_rate']:.1%} (reduction "
+        f"{picks['expected_compliant_reduction']:.1%}, oracle ratio {picks['oracle_ratio']:.3f})"
+    )
+    table = Table(
+        "policy", "expected hit rate", "on the best knowable", "plan oracle ratio",
+        "compliant reduction",
+    )  # fmt: skip
+    for policy, v in t["by_policy"].items():
+        table.add_row(
+            policy,
+            f"{v['expected_hit_rate']:.1%}",
+            f"{v['expected_hit_rate_oracle']:.1%}",
+            f"{v['plan_oracle_ratio']:.3f}",
+            f"{v['expected_compliant_reduction']:.1%}",
+        )
+    console.print(table)

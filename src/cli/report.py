@@ -15,14 +15,17 @@ from ._tables import (
     comparison_table,
     evaluation_summary,
     failed_sources,
+    plan_summary,
+    plan_truth_summary,
     profile_summary,
     quality_summary,
     resolve_summary,
+    screen_summary,
     selection_summary,
 )
 
 
-@app.command(rich_help_panel="6. reports and tracking")
+@app.command(rich_help_panel="7. reports and tracking")
 def summary(
     simulate_report: Annotated[Path, typer.Option(help="the simulate stage's report")] = Path(
         "reports/simulate.json"
@@ -36,7 +39,8 @@ def summary(
 ) -> None:
     """Print what the pipeline built: the city, governed data, one file per enterprise, the
     profile, the 12 factors, the model against its baselines and its evaluation on the
-    held-out round (each section as far as the pipeline has run)."""
+    held-out round, the city screened and the plan for the next round (each section as far as
+    the pipeline has run)."""
     if not simulate_report.exists():
         console.print(f"[red]{simulate_report} not found[/red]: run `make run` (dvc repro) first")
         raise typer.Exit(1)
@@ -90,3 +94,9 @@ def summary(
         )
     if (reports / "metrics.json").exists():
         evaluation_summary(read_json(reports / "metrics.json"))
+    if (reports / "screen.json").exists():
+        screen_summary(read_json(reports / "screen.json"))
+    if (reports / "plan.json").exists():  # the plan for the next round ends the summary
+        plan_summary(read_json(reports / "plan.json"))
+        if (reports / "plan-truth.json").exists():
+            plan_truth_summary(read_json(reports / "plan-truth.json"))

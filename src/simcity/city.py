@@ -22,10 +22,11 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from riskdraw.config import SimulateParams
-from riskdraw.io import write_json
+from riskdraw.io import write_csv, write_json
 
 from .activity import DAY, STREAM_KINDS, Stream, World, derive_dishonesty, simulate_activity
 from .drivers import MECHANISMS
+from .inspectors import POOL_FILE, inspector_pool
 from .mess import MESS_BITS, name_variants, replace_masked, spoil, text, typos
 from .population import make_population
 from .render import KEY_COLUMNS, Records, entity_keys, render
@@ -394,6 +395,14 @@ def simulate_city(
     (r_cut,) = _rngs(params.seed + 2, 1)
     truncated = _truncate(r_cut, sources, records_by_source, raw_dir, params.mess.truncated_files)
     manifest = _manifest(sources, records_by_source, raw_dir, params)
+    pool = inspector_pool(world)
+    (raw_dir / POOL_FILE).parent.mkdir(parents=True, exist_ok=True)
+    write_csv(pool, raw_dir / POOL_FILE, index=False, encoding="utf-8")
+    manifest["inspector_pool"] = {
+        "department": "佛山市市场监督管理局",
+        "file": POOL_FILE,
+        "records": len(pool),
+    }
     write_json(raw_dir / "manifest.json", manifest)
     write_json(truth_dir / "truncated.json", {"truncated": truncated})
     return _report(

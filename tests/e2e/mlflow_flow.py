@@ -16,7 +16,8 @@ def check(project: Path) -> None:
     runs = {
         name.removeprefix("riskdraw-"): mlflow.search_runs(experiment_names=[name])
         for name in ("riskdraw-simulate", "riskdraw-ingest", "riskdraw-resolve",
-                     "riskdraw-select", "riskdraw-model", "riskdraw-chicago")
+                     "riskdraw-select", "riskdraw-model", "riskdraw-screen", "riskdraw-plan",
+                     "riskdraw-chicago")
     }  # fmt: skip
 
     def one(experiment: str, column: str, value: str):
@@ -43,6 +44,10 @@ def check(project: Path) -> None:
     evaluated = model[model["tags.role"] == "evaluation"]
     assert set(evaluated["tags.model_name"]) == {"riskdraw-risk", "chicago-risk"}
     assert evaluated["metrics.hit_rate_model"].notna().all()
+    screened = one("screen", "tags.stage", "screen")
+    assert screened["metrics.enterprises"] > 0 and screened["tags.model_version"]
+    assert one("plan", "tags.stage", "plan")["metrics.visits"] > 0
+    assert one("plan", "tags.stage", "plan-evaluation")["metrics.plan_oracle_ratio"] > 0
     assert one("chicago", "tags.role", "city")["metrics.reproduced_days_earlier"] > 0
 
 

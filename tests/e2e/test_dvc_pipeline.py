@@ -51,6 +51,11 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     seed = params["simulate"]["seed"]
     params["tune"] |= {"trials": 3, "capacity": 0.5, "validation_rounds": 2}
     params["select"] |= {"l1_resamples": 5, "perm_repeats": 1}
+    # A city this small draws a few inspections a round: draw more of it, so that the held-out
+    # round has problems to find, and give it gates it can pass (its slices hold a handful of
+    # inspections), so that a champion screens it.
+    params["simulate"]["draw_rate"] = 0.3
+    params["evaluate"]["gates"] |= {"max_calibration_error": 1.0, "slice_floor": 0.0}
     (project / "params.yaml").write_text(
         yaml.safe_dump(params, allow_unicode=True), encoding="utf-8"
     )
@@ -84,6 +89,15 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     assert {f"riskdraw_days_earlier_{w}" for w in ("with_inspector", "without_inspector")} <= set(
         chicago
     )
+    screened = json.loads((project / "reports" / "screen.json").read_text())
+    assert screened["model_version"] == evaluation["model_version"]
+    plan = json.loads((project / "reports" / "plan.json").read_text())
+    assert plan["visits"] > 0 and len(plan["draw"]["commitment"]) == 64
+    judged = json.loads((project / "reports" / "plan-truth.json").read_text())
+    assert 0 < judged["plan_oracle_ratio"] <= 1.1
+    verified = _run([str(BIN / "riskdraw"), "verify", "--secret-file",
+                     "data/secrets/draw.key"], project)  # fmt: skip
+    assert "verified" in verified
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics and "hit_rate_plan" in metrics
     tracked = _run([str(BIN / "riskdraw"), "track"], project)

@@ -152,7 +152,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     simulate_city(params, tmp_path / "a" / "raw", tmp_path / "a" / "truth", progress=False)
     simulate_city(params, tmp_path / "b" / "raw", tmp_path / "b" / "truth", progress=False)
     first = digest(tmp_path / "a" / "raw")
-    assert len(first) == 143  # 142 extracts and the manifest
+    assert len(first) == 144  # 142 extracts, the inspector pool and the manifest
     assert first == digest(tmp_path / "b" / "raw")
     other = simulate_params(entities=300, seed=7)
     simulate_city(other, tmp_path / "c" / "raw", tmp_path / "c" / "truth", progress=False)

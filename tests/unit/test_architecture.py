@@ -25,7 +25,9 @@ TRUTH_READERS = {
 REGISTRATION = {"riskdraw", "riskdraw.cli"}
 """Package inits that hold no stage's logic: the version, and the command's registration of its
 modules (a stage's logic is in the command module and the library it calls)."""
-EVALUATION_STAGES = {"resolution", "selection-evaluation", "evaluate", "chicago-evaluate"}
+EVALUATION_STAGES = {
+    "resolution", "selection-evaluation", "evaluate", "plan-evaluation", "chicago-evaluate"
+}  # fmt: skip
 WALLED = ("features", "training", "entities", "inspection", "monitoring", "serving")
 
 

@@ -1,0 +1,272 @@
+"""The round on the tiny city, as a supervisor runs it: screen with the champion, explain, draw
+the plan, verify the draw, check the audit log; and the plan refusing what it cannot do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from riskdraw.cli import app
+from tests.conftest import MODEL_FACTORS as FACTORS
+from tests.conftest import ROOT, model_params, run_cli
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def said(result) -> str:
+    """What a command printed, as one line (the console wraps long messages)."""
+    return " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def champion(tiny_profile, tmp_path_factory):
+    """A champion of the tiny city (tuned, trained and promoted) and the params naming it."""
+    tmp = tmp_path_factory.mktemp("round")
+    (tmp / "selection.json").write_text(json.dumps({"factors": FACTORS}), encoding="utf-8")
+    params = model_params(tmp, "tiny-round", max_calibration_error=1.0, slice_floor=0.0)
+    p = str(tiny_profile.path)
+    run_cli("tune", "--profile", p, "--selection", tmp / "selection.json", "--report",
+            tmp / "tuning.json", "--storage", tmp / "optuna.db", "--params", params)  # fmt: skip
+    run_cli("train", "--profile", p, "--tuning", tmp / "tuning.json", "--report",
+            tmp / "train.json", "--params", params)  # fmt: skip
+    run_cli("evaluate", "--profile", p, "--train-report", tmp / "train.json", "--metrics",
+            tmp / "metrics.json", "--plots", tmp / "plots", "--params", params)  # fmt: skip
+    assert json.loads((tmp / "metrics.json").read_text())["promoted"]
+    return tmp, params
+
+
+@pytest.fixture(scope="module")
+def screened(champion, tiny_profile, tiny_entities):
+    tmp, params = champion
+    result = cli("screen", "--profile", tiny_profile.path, "--entities",
+                 tiny_entities / "entities.parquet", "--out", tmp / "scores", "--report",
+                 tmp / "screen.json", "--audit", tmp / "audit.jsonl",
+                 "--params", params)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return tmp, params, result.output
+
+
+@pytest.fixture(scope="module")
+def planned(screened, tiny_profile, tiny_entities, tiny_city):
+    tmp, params, _ = screened
+    result = cli(*plan_args(tmp, tiny_profile, tiny_entities, tiny_city, params))
+    assert result.exit_code == 0, result.output
+    judged = cli("evaluate-plan", "--plan", tmp / "plans", "--entities",
+                 tiny_entities / "entities.parquet", "--truth", tiny_city.truth,
+                 "--report", tmp / "plan-truth.json")  # fmt: skip
+    assert judged.exit_code == 0, judged.output
+    return tmp, params, result.output + judged.output
+
+
+def plan_args(tmp, tiny_profile, tiny_entities, tiny_city, params, out="plans"):
+    pool = tiny_city.raw / "inspectors" / "pool.csv"
+    return ["plan", "--scores", tmp / "scores", "--events", tiny_entities / "events",
+            "--pool", pool, "--domains", ROOT / "catalogue" / "domains.yaml",
+            "--profile", tiny_profile.path, "--secret", tmp / "secret.key", "--out", tmp / out,
+            "--report", tmp / f"{out}.json", "--plot", tmp / f"{out}.png",
+            "--audit", tmp / "audit.jsonl", "--params", params]  # fmt: skip
+
+
+def test_screening_scores_every_open_enterprise_stamped_and_explains_c_and_d(
+    screened, tiny_profile
+):
+    tmp, _, output = screened
+    scores = pd.read_parquet(tmp / "scores" / "scores.parquet")
+    snapshot = tiny_profile.frame[tiny_profile.frame["snapshot"] == "screening"]
+    assert sorted(scores["entity_id"]) == sorted(snapshot["entity_id"])
+    assert scores["rank_score"].is_monotonic_decreasing  # riskiest first
+    report = json.loads((tmp / "screen.json").read_text())
+    assert report["model_version"] == "1" and scores["model_version"].eq("1").all()
+    assert scores["data_version"].eq(report["data_version"]).all()
+    assert sum(v["enterprises"] for v in report["by_class"].values()) == len(scores)
+    high = scores["risk_class"].isin(["C", "D"])
+    assert scores.loc[high, "reasons"].map(len).gt(0).mean() > 0.9
+    assert scores.loc[~high, "reasons"].map(len).eq(0).all()
+    assert report["expected_problems"] == pytest.approx(scores["probability"].sum())
+    flat = pd.read_csv(tmp / "scores" / "scores.csv", encoding="utf-8-sig")
+    assert len(flat) == len(scores) and flat["reasons"].fillna("").str.contains(": ").any()
+    assert "expected problems" in output
+
+
+def test_a_snapshot_without_a_factor_or_with_an_enterprise_twice_is_refused(
+    screened, tiny_profile, tiny_entities, tmp_path
+):
+    from tests.conftest import profile_folder
+
+    tmp, params, _ = screened
+    frame = tiny_profile.frame
+    screening = frame[frame["snapshot"] == "screening"]
+    for i, (doctored, message) in enumerate((
+        (screening.drop(columns=[FACTORS[0]]), "lacks the model's factors"),
+        (pd.concat([screening, screening.head(1)]), "holds enterprises twice"),
+    )):  # fmt: skip
+        path = profile_folder(doctored, tmp_path / f"profile-{i}")
+        result = cli("screen", "--profile", path, "--entities", tiny_entities / "entities.parquet",
+                     "--out", tmp_path / f"scores-{i}", "--report", tmp_path / f"s-{i}.json",
+                     "--audit", tmp / "audit.jsonl", "--params", params)  # fmt: skip
+        assert result.exit_code == 3 and message in said(result), result.output
+        assert not (tmp_path / f"scores-{i}").exists()
+
+
+def test_any_enterprise_is_explained_on_demand(screened, tiny_profile):
+    tmp, _, _ = screened
+    scores = pd.read_parquet(tmp / "scores" / "scores.parquet")
+    low = scores[scores["risk_class"] == "A"].iloc[0]
+    result = cli("explain", low["entity_id"], "--scores", tmp / "scores", "--profile",
+                 tiny_profile.path)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "class A" in said(result) and "version 1" in said(result)
+    missing = cli("explain", "E99999999", "--scores", tmp / "scores", "--profile",
+                  tiny_profile.path)  # fmt: skip
+    assert missing.exit_code == 3 and "not among the" in said(missing)
+
+
+def test_the_plan_draws_within_capacity_with_reasons_and_its_truth(planned):
+    tmp, _, output = planned
+    report = json.loads((tmp / "plans.json").read_text())
+    scores = pd.read_parquet(tmp / "scores" / "scores.parquet")
+    inclusion = pd.read_csv(tmp / "plans" / "inclusion.csv", dtype={"entity_id": str})
+    assert len(inclusion) == len(scores)
+    assert report["capacity"] == round(0.05 * len(scores))
+    drawable = inclusion["status"].isin(["drawn", "not drawn"])
+    in_draw = inclusion.loc[drawable, "inclusion_probability"]
+    assert in_draw.sum() == pytest.approx(report["capacity"]) == report["expected_visits"]
+    outside = inclusion["status"].str.startswith("outside draw")
+    assert (inclusion.loc[outside, "inclusion_probability"] == 1).all()
+    assert report["visits"] == report["drawn"] + outside.sum()
+    assert inclusion.loc[drawable, "inclusion_probability"].between(0.005 - 1e-12, 0.95).all()
+    visits = pd.read_parquet(tmp / "plans" / "visits.parquet")
+    assert len(visits) == report["visits"]
+    assert set(visits["status"]) <= {"drawn", "outside draw: complaint"}
+    assert visits["reasons"].map(len).gt(0).mean() > 0.5  # only those no factor raises lack one
+    truth = json.loads((tmp / "plan-truth.json").read_text())
+    assert 0 < truth["plan_oracle_ratio"] <= 1.05
+    assert truth["model_version"] == report["model_version"] == "1"
+    assert set(truth["by_policy"]) == {"ratios", "optimal"}
+    assert report["draw"]["commitment"] in output and "plan oracle ratio" in output
+    assert (tmp / "plans.png").stat().st_size > 10_000
+
+
+def test_a_draw_verifies_and_a_wrong_secret_or_edit_does_not(planned):
+    tmp, _, _ = planned
+    scores = tmp / "scores" / "scores.parquet"
+    ok = cli("verify", "--plan", tmp / "plans", "--scores", scores, "--secret-file",
+             tmp / "secret.key", "--audit", tmp / "audit.jsonl")  # fmt: skip
+    assert ok.exit_code == 0 and "verified" in said(ok), ok.output
+    wrong = cli("verify", "--plan", tmp / "plans", "--scores", scores, "--secret", "0" * 64,
+                "--audit", tmp / "audit.jsonl")  # fmt: skip
+    assert wrong.exit_code == 3 and "not the one committed to" in said(wrong)
+    chain = cli("audit", "verify", "--log", tmp / "audit.jsonl")
+    assert chain.exit_code == 0 and "intact" in said(chain), chain.output
+    actions = [json.loads(line)["action"] for line in (tmp / "audit.jsonl").open()]
+    assert actions[:3] == ["screen", "commit", "plan"] and actions.count("verify") == 2
+    head = json.loads((tmp / "plans.json").read_text())["audit_head"]
+    assert head in (tmp / "audit.jsonl").read_text()
+
+
+def test_a_plan_it_cannot_make_is_refused_and_changes_nothing(
+    planned, tiny_profile, tiny_entities, tiny_city
+):
+    tmp, params, _ = planned
+    before = (tmp / "plans" / "inclusion.csv").read_bytes()
+    for change, message in (
+        ({"floor": 0.5, "cap": 0.9}, "above the capacity"),
+        ({"policy": "ratios", "ratios": "provincial-9"}, "unknown ratio preset"),
+        ({"policy": "ratios", "ratios": {"A": 0.1, "B": 0.2, "C": 0.3, "E": 0.4}},
+         "unknown risk class"),
+        ({"capacity": {"share": 0.05, "inspections": 10}}, "exactly one of"),
+    ):  # fmt: skip
+        raw = yaml.safe_load(Path(params).read_text(encoding="utf-8"))
+        raw["plan"] |= change
+        bad = tmp / "params-bad.yaml"
+        bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        args = plan_args(tmp, tiny_profile, tiny_entities, tiny_city, params)
+        args[args.index("--params") + 1] = bad
+        args[args.index("--out") + 1] = tmp / "plans"
+        result = cli(*args)
+        assert result.exit_code in (2, 3) and message in said(result), (change, result.output)
+        assert "Traceback" not in said(result)
+    from riskdraw.inspection.inspectors import POOL_COLUMNS
+
+    empty = tmp / "empty-pool.csv"
+    empty.write_text(",".join(POOL_COLUMNS) + "\n", encoding="utf-8")
+    args = plan_args(tmp, tiny_profile, tiny_entities, tiny_city, params)
+    args[args.index("--pool") + 1] = empty
+    result = cli(*args)
+    assert result.exit_code == 3 and "inspector pool is empty" in said(result)
+    assert (tmp / "plans" / "inclusion.csv").read_bytes() == before
+
+
+def test_scores_not_made_by_the_champion_are_refused(
+    planned, tiny_profile, tiny_entities, tiny_city
+):
+    """A new champion after screening: the plan must not draw on the old one's scores."""
+    from mlflow import MlflowClient
+
+    tmp, params, _ = planned
+    run_cli("train", "--profile", tiny_profile.path, "--tuning", tmp / "tuning.json",
+            "--report", tmp / "train-2.json", "--params", params)  # fmt: skip
+    newer = json.loads((tmp / "train-2.json").read_text())["version"]
+    client = MlflowClient()
+    client.set_registered_model_alias("tiny-round", "champion", newer)
+    try:
+        result = cli(*plan_args(tmp, tiny_profile, tiny_entities, tiny_city, params, "plans-3"))
+        assert result.exit_code == 3, result.output
+        assert f"but the champion is version {newer}" in said(result)
+        assert "run `riskdraw screen` again" in said(result)
+    finally:
+        client.set_registered_model_alias("tiny-round", "champion", "1")
+
+
+def test_an_unscreened_or_stale_scores_folder_is_refused(
+    planned, tiny_profile, tiny_entities, tiny_city
+):
+    tmp, params, _ = planned
+    args = plan_args(tmp, tiny_profile, tiny_entities, tiny_city, params, out="plans-2")
+    args[args.index("--scores") + 1] = tmp / "nowhere"
+    result = cli(*args)
+    assert result.exit_code == 2 and "run `riskdraw screen` first" in said(result)
+    scores = pd.read_parquet(tmp / "scores" / "scores.parquet")
+    doctored = tmp / "doctored-scores"
+    import shutil
+
+    shutil.copytree(tmp / "scores", doctored)
+    scores.assign(probability=np.minimum(scores["probability"] * 2, 1)).to_parquet(
+        doctored / "scores.parquet"
+    )
+    args[args.index("--scores") + 1] = doctored
+    result = cli(*args)
+    assert result.exit_code == 3 and "not as screen left it" in said(result)
+
+
+@pytest.mark.slow
+def test_the_round_notebook_shows_the_plan(planned, tmp_path):
+    """notebooks/05-inspection-round on the tiny city's round, as `make test` runs it."""
+    from tests.conftest import assert_committed_clean, run_notebook
+
+    tmp = planned[0]
+    notebook = ROOT / "notebooks" / "05-inspection-round.ipynb"
+    cells = run_notebook(notebook, tmp_path, {
+        "screen_report": str(tmp / "screen.json"),
+        "scores_path": str(tmp / "scores" / "scores.parquet"),
+        "plan_report": str(tmp / "plans.json"),
+        "plan_folder": str(tmp / "plans"),
+        "plan_truth": str(tmp / "plan-truth.json"),
+    })  # fmt: skip
+    text = "\n".join(
+        o.get("text", "") + o.get("data", {}).get("text/plain", "")
+        for c in cells
+        for o in c.get("outputs", [])
+    )
+    images = sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+    assert images >= 3  # the classes, the frontier, the workload
+    assert "commitment:" in text and "the riskiest drawn" in text and "plan_oracle_ratio" in text
+    assert_committed_clean(notebook)
