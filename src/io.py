@@ -27,7 +27,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet program read a cell as a formula (OWASP, CSV
 injection): a text cell starting with one is written behind a single quote, ``'``."""
 
-_PLAIN_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 # A number written as text ("-3.5", "+12", "-1e-5") cannot carry a formula: it is left alone.
 
 
@@ -50,14 +50,33 @@ def _escaped(values: pd.Series) -> pd.Series:
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
-    text = values.astype("string")
-    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
-        text = text.where(values.map(lambda v: isinstance(v, str)))  # numbers are not text
-    risky = text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(_PLAIN_NUMBER)
-    risky = risky.fillna(False).to_numpy(dtype=bool)
+    risky = _risky_text(values)
+    if risky is None:  # text mixed with numbers or other objects: cell by cell
+        text = values.astype("string")
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            text = text.where(values.map(lambda v: isinstance(v, str)))  # numbers are not text
+        risky = text.str.startswith(FORMULA_STARTS) & ~text.str.fullmatch(_PLAIN_NUMBER)
+        risky = risky.fillna(False).to_numpy(dtype=bool)
     if not risky.any():
         return values
-    return values.mask(risky, "'" + text)
+    return values.mask(risky, "'" + values.astype("string"))
+
+
+def _risky_text(values: pd.Series):
+    """Per cell, whether it is text that starts a formula, vectorised by Arrow; None if the
+    column holds anything but text and missing values (the caller then goes cell by cell)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    starts = "".join("\\" + c if c in "-\\]^" else c for c in FORMULA_STARTS)
+    formula = pc.match_substring_regex(text, f"^[{starts}]")
+    number = pc.match_substring_regex(text, f"^(?:{_PLAIN_NUMBER})$")
+    risky = pc.and_(formula, pc.invert(number))
+    return pc.fill_null(risky, False).to_numpy(zero_copy_only=False)
 
 
 def _escaped_index(index: pd.Index) -> pd.Index:

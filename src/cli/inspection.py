@@ -61,8 +61,10 @@ def _audit_intact(path: Path) -> None:
         )
 
 
-def _snapshot(profile: Path, consumer: str, ids: list[str] | None = None):
-    """The profile's screening snapshot (of `ids` only, if given), the profile checked complete."""
+def _snapshot(profile: Path, consumer: str, factors, ids: list[str] | None = None):
+    """The profile's screening snapshot (of `ids` only, if given): entity_id, as_of_date and
+    the model's `factors` (those the profile holds; screening names any missing), the profile
+    checked complete."""
     import pyarrow.parquet as pq
 
     from riskdraw.outputs import require_complete
@@ -71,7 +73,9 @@ def _snapshot(profile: Path, consumer: str, ids: list[str] | None = None):
     filters = [("snapshot", "=", "screening")]
     if ids is not None:
         filters.append(("entity_id", "in", ids))
-    frame = pq.read_table(profile, filters=filters).to_pandas()
+    held = set(pq.ParquetDataset(profile).schema.names)
+    columns = ["entity_id", "as_of_date", *[f for f in factors if f in held]]
+    frame = pq.read_table(profile, columns=columns, filters=filters).to_pandas()
     if frame.empty and ids is None:
         raise fail(
             f"{consumer}: {profile} holds no screening snapshot: set profile.screening_date and "
@@ -111,10 +115,11 @@ def screen(
     with the model version. `riskdraw explain ENTITY_ID` explains any other enterprise.
     """
     import pandas as pd
+    import pyarrow.parquet as pq
 
     from riskdraw.inspection import audit as log
+    from riskdraw.inspection.screening import ENTITY_COLUMNS, summary
     from riskdraw.inspection.screening import screen as run_screen
-    from riskdraw.inspection.screening import summary
     from riskdraw.inspection.tracking import log_screen
     from riskdraw.io import write_json
     from riskdraw.outputs import signature, staged_folder, write_completion
@@ -124,10 +129,12 @@ def screen(
     settings = load("screen", params)
     _audit_intact(audit)
     name, version, model = _champion(params)
-    snapshot = _snapshot(profile, "screen")
+    snapshot = _snapshot(profile, "screen", model.factors)
     if not entities.is_file():
         raise fail(f"screen: {entities} not found: run `riskdraw resolve` first")
-    registry = pd.read_parquet(entities)
+    held = set(pq.ParquetDataset(entities).schema.names)
+    registry = pd.read_parquet(entities, columns=[c for c in ("entity_id", *ENTITY_COLUMNS)
+                                                  if c in held])  # fmt: skip
     data_version = file_digest(profile)
     with console.status(f"scoring {len(snapshot):,} enterprises with {name} version {version}"):
         scores = run_screen(model, snapshot, registry, settings.reasons,
@@ -196,7 +203,7 @@ def explain(
                    "not an entity id)", 3)  # fmt: skip
     row = found.to_pylist()[0]
     model = load_version(name, version)
-    detail = explanation(model, _snapshot(profile, "explain", [entity_id]))
+    detail = explanation(model, _snapshot(profile, "explain", model.factors, [entity_id]))
     console.print(
         f"[bold]{entity_id}[/bold] {row.get('name') or ''}: probability "
         f"[bold]{row['probability']:.1%}[/bold], class [bold]{row['risk_class']}[/bold] "
@@ -306,12 +313,12 @@ def plan(
     entry; an MLflow run (experiment riskdraw-plan). `riskdraw evaluate-plan` judges it against
     a simulated city's truth.
     """
-    import pandas as pd
+    import pyarrow.parquet as pq
 
     from riskdraw.inspection import audit as log
     from riskdraw.inspection.draw import commitment, derive_seed
     from riskdraw.inspection.inspectors import load_domains, read_pool, staffing_report
-    from riskdraw.inspection.planning import recent, screening_date
+    from riskdraw.inspection.planning import PLAN_COLUMNS, recent, screening_date
     from riskdraw.inspection.publication import draw_record, with_inspectors, write_plan
     from riskdraw.inspection.tracking import frontier_figure, log_plan
     from riskdraw.io import write_json
@@ -330,7 +337,8 @@ def plan(
             f"version {champion}: run `riskdraw screen` again",
             3,
         )
-    frame = pd.read_parquet(scores / "scores.parquet")
+    scored = pq.read_table(scores / "scores.parquet")
+    frame = scored.select(list(PLAN_COLUMNS)).to_pandas()  # the rest for the visits only
     day = screening_date(frame)
     fresh, value = _secret(secret)
     if fresh:
@@ -350,7 +358,7 @@ def plan(
     record = draw_record(settings, frame, signature(scores / "scores.parquet"), commitment(value),
                          signature(pool))  # fmt: skip
     seed = derive_seed(value, settings.public_value)
-    drawn = _draw(frame, settings, seed, outside, cooled)
+    drawn = _with_scored_columns(_draw(frame, settings, seed, outside, cooled), scored)
     staffing = _staff(drawn, accepted, catalogue, events, day, settings, seed)
     reasons = made["params"]["reasons"]
     drawn = with_inspectors(_with_reasons(drawn, profile, name, version, reasons), staffing)
@@ -388,19 +396,47 @@ def _draw(frame, settings, seed, outside, cooled):
         return make_plan(frame, settings, seed, outside, cooled)
 
 
+def _with_scored_columns(drawn, scored):
+    """The plan's visits with the rest of their scores (the registry's columns, the reasons,
+    the versions), read for the visits only: converting every enterprise's would cost more
+    than the draw."""
+    from dataclasses import replace
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    visits = drawn.visits
+    wanted = pc.is_in(scored["entity_id"], value_set=pa.array(visits["entity_id"].tolist()))
+    rest = ["entity_id", *[c for c in scored.column_names if c not in visits.columns]]
+    visits = visits.merge(scored.filter(wanted).select(rest).to_pandas(), on="entity_id",
+                          how="left", validate="one_to_one")  # fmt: skip
+    order = [*[c for c in scored.column_names if c in visits.columns],
+             *[c for c in visits.columns if c not in scored.column_names]]  # fmt: skip
+    return replace(drawn, visits=visits[order])
+
+
 def _staff(drawn, pool, catalogue, events: Path, day, settings, seed: str):
     """The inspectors of every visit, drawn from the pool."""
     import pandas as pd
 
     from riskdraw.inspection.inspectors import assign, previous_inspectors, visit_domains
 
-    def events_of(kind: str):
-        path = events / f"{kind}.parquet"
-        return pd.read_parquet(path) if path.exists() else None
-
     visits = drawn.visits
-    needs = visit_domains(visits, events_of("licence"), day, catalogue)
-    previous = previous_inspectors(events_of("inspection"))
+    ids = visits["entity_id"].tolist()
+
+    def events_of(kind: str, columns: list[str]):
+        """The visits' events of `kind` (None if the kind was not delivered)."""
+        path = events / f"{kind}.parquet"
+        if not path.exists():
+            return None
+        return pd.read_parquet(path, columns=columns, filters=[("entity_id", "in", ids)])
+
+    licences = events_of("licence", ["entity_id", "licence_name", "issued_on", "valid_until",
+                                     "known_on"])  # fmt: skip
+    needs = visit_domains(visits, licences, day, catalogue)
+    previous = previous_inspectors(
+        events_of("inspection", ["entity_id", "occurred_on", "source_id", "row", "inspectors"])
+    )
     with console.status(f"drawing {settings.inspectors_per_visit} inspectors for each of "
                         f"{len(visits):,} visits"):  # fmt: skip
         return assign(visits, pool, needs, previous, seed, settings.inspectors_per_visit,
@@ -416,7 +452,7 @@ def _with_reasons(drawn, profile: Path, name: str, version: str, reasons: int):
     if not missing:
         return drawn
     model = load_version(name, version)
-    return add_reasons(drawn, model, _snapshot(profile, "plan", missing), reasons)
+    return add_reasons(drawn, model, _snapshot(profile, "plan", model.factors, missing), reasons)
 
 
 @app.command("evaluate-plan", rich_help_panel=PANEL)

@@ -162,6 +162,17 @@ def optimal(rank: np.ndarray, capacity: float, floor: float, cap: float) -> Allo
     return Allocation(pi, "optimal")
 
 
+def by_policy(
+    policy: str, rank: np.ndarray, classes: np.ndarray, capacity: float, settings
+) -> Allocation:
+    """The allocation of `capacity` by the policy named `policy` (`ratios` or `optimal`), with
+    the ratios, floor and cap of the `plan` section `settings`: the one place a policy's name
+    becomes its probabilities (the plan's and the evaluation's alike)."""
+    if policy == "ratios":
+        return by_ratios(classes, resolve_ratios(settings.ratios), capacity)
+    return optimal(rank, capacity, settings.floor, settings.cap)
+
+
 def frontier(
     rank: np.ndarray,
     probability: np.ndarray,

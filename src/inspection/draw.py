@@ -25,6 +25,7 @@ import hmac
 import secrets
 
 import numpy as np
+import pandas as pd
 
 SECRET_BYTES = 32
 
@@ -51,11 +52,17 @@ def derive_seed(secret: str, public_value: str) -> str:
 
 def _uniform(seed: str, labels: list[str]) -> np.ndarray:
     """One number in [0, 1) per label, from SHA-256(seed, label): the same on any machine."""
-    prefix = f"{seed}\0".encode()
-    out = np.empty(len(labels), dtype=np.float64)
-    for i, label in enumerate(labels):
-        digest = hashlib.sha256(prefix + label.encode("utf-8")).digest()
-        out[i] = int.from_bytes(digest[:7], "big") / 2**56  # 56 bits: exact in a float64
+    base = hashlib.sha256(f"{seed}\0".encode())  # the seed hashed once, its state copied
+
+    def digest(label: str) -> bytes:
+        h = base.copy()
+        h.update(label.encode("utf-8"))
+        return h.digest()
+
+    blob = b"".join(map(digest, labels))
+    first = np.frombuffer(blob, dtype=">u8")[::4]  # each digest's first 8 of its 32 bytes
+    # Its first 7 bytes, big-endian: 56 bits, exact in a float64.
+    out = (first >> np.uint64(8)).astype(np.float64) / 2**56
     return out
 
 
@@ -72,7 +79,7 @@ def draw(entity_ids: np.ndarray, inclusion: np.ndarray, seed: str) -> np.ndarray
     """
     ids = np.asarray(entity_ids).astype(str)
     pi = np.asarray(inclusion, dtype=np.float64)
-    if len(set(ids)) != len(ids):
+    if pd.Index(ids).has_duplicates:
         raise ValueError("draw: entity ids repeat: each enterprise may be drawn once")
     if len(pi) and (np.isnan(pi).any() or pi.min() < 0 or pi.max() > 1):
         raise ValueError("draw: inclusion probabilities must lie in [0, 1]")

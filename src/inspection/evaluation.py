@@ -18,7 +18,7 @@ import pandas as pd
 from riskdraw.domain.risk import risk_class
 from riskdraw.training.metrics import compliant_reduction
 
-from .allocation import by_ratios, optimal, resolve_ratios
+from .allocation import by_policy
 from .planning import DRAWN, NOT_DRAWN
 
 
@@ -32,10 +32,7 @@ def _inclusion(policy: str, frame: pd.DataFrame, settings, rank: np.ndarray, cla
     in_draw = frame["status"].isin([NOT_DRAWN, DRAWN]).to_numpy()
     left = settings.capacity.visits(len(frame))
     pi = np.zeros(len(frame))
-    if policy == "ratios":
-        pi[in_draw] = by_ratios(classes[in_draw], resolve_ratios(settings.ratios), left).inclusion
-    else:
-        pi[in_draw] = optimal(rank[in_draw], left, settings.floor, settings.cap).inclusion
+    pi[in_draw] = by_policy(policy, rank[in_draw], classes[in_draw], left, settings).inclusion
     return pi
 
 

@@ -174,16 +174,18 @@ def visit_domains(
     if licences is not None and len(licences):
         valid = licences[(licences["known_on"] < as_of) & (licences["issued_on"] < as_of)
                          & (licences["valid_until"] >= as_of)]  # fmt: skip
-        valid = valid[valid["licence_name"].isin(by_licence)]
+        valid = valid[valid["licence_name"].isin(by_licence)
+                      & valid["entity_id"].isin(visits["entity_id"])]  # fmt: skip
         for entity, name in zip(valid["entity_id"], valid["licence_name"], strict=True):
             held.setdefault(entity, set()).add(by_licence[name])
     prefixes = [(p, d.name) for d in domains.values() for p in d.industries]
+    by_industry: dict[str, frozenset[str]] = {}  # a few hundred codes among the visits
     out = []
     for entity, industry in zip(visits["entity_id"], visits["industry_code"], strict=True):
-        found = set(always) | held.get(entity, set())
         code = "" if industry is None or industry != industry else str(industry)
-        found |= {name for p, name in prefixes if code.startswith(p)}
-        out.append(frozenset(found))
+        if code not in by_industry:
+            by_industry[code] = always | {name for p, name in prefixes if code.startswith(p)}
+        out.append(by_industry[code] | held.get(entity, frozenset()))
     return pd.Series(out, index=visits.index, dtype=object)
 
 
@@ -250,12 +252,15 @@ def assign(
             conflicted.setdefault(code, []).append(j)
     by_district = {d: np.flatnonzero(district == d) for d in pd.unique(district)}
     everyone = np.arange(len(pool))
+    units = pool["unit"].astype(str).to_numpy()
+    entities, codes = visits["entity_id"].to_numpy(), visits["credit_code"].to_numpy()
+    homes, wanted = visits["district_code"].to_numpy(), domains.to_numpy()
     rows, short, unstaffed = [None] * len(visits), Counter(), 0
+    barred = np.zeros(len(pool), dtype=bool)  # per visit: its last inspectors, its conflicts
     for i in rng.permutation(len(visits)):
-        entity, code = visits["entity_id"].iat[i], visits["credit_code"].iat[i]
-        home = visits["district_code"].iat[i]
-        need = sum(bit[d] for d in domains.iat[i])
-        barred = np.zeros(len(pool), dtype=bool)
+        entity, code, home = entities[i], codes[i], homes[i]
+        need = sum(bit[d] for d in wanted[i])
+        barred[:] = False
         barred[[index[v] for v in previous.get(entity, ()) if v in index]] = True
         barred[conflicted.get(code, [])] = True
         team, local = None, False
@@ -273,7 +278,7 @@ def assign(
                 lacking = ["every inspector at their workload"]
             else:
                 held = int(np.bitwise_or.reduce(qual[free]))
-                lacking = [d for d in sorted(domains.iat[i]) if not bit[d] & held] or [
+                lacking = [d for d in sorted(wanted[i]) if not bit[d] & held] or [
                     "too few eligible (last inspectors and conflicts barred)"
                 ]
             for domain in lacking:
@@ -281,8 +286,8 @@ def assign(
             continue
         load[team] += 1
         rows[i] = {"entity_id": entity, "inspectors": [str(ids[j]) for j in team],
-                   "units": sorted({str(pool["unit"].iat[j]) for j in team}),
-                   "from_district": local, "domains": sorted(domains.iat[i]),
+                   "units": sorted({units[j] for j in team}),
+                   "from_district": local, "domains": sorted(wanted[i]),
                    "excluded": sorted(previous.get(entity, ()))}  # fmt: skip
     if short:
         detail = "; ".join(
@@ -301,20 +306,22 @@ def _team(eligible: np.ndarray, qual: np.ndarray, need: int, size: int) -> list[
     """`size` of `eligible` (in their shuffled order) that together cover the domains `need`
     (bitmasks): each next member the first who covers all that is left, else the first who
     covers some of it, else (nothing left) the next; None if no such team."""
+    if len(eligible) < size:
+        return None
+    masks = qual[eligible]
+    free = np.ones(len(eligible), dtype=bool)
     team: list[int] = []
     left = need
-    pool = eligible
     for _ in range(size):
-        if not len(pool):
-            return None
-        masks = qual[pool]
-        found = np.flatnonzero((masks & left) == left)
-        if not len(found) and left:
-            found = np.flatnonzero((masks & left) != 0)
-        k = int(found[0]) if len(found) else 0
-        team.append(int(pool[k]))
+        chosen = free & ((masks & left) == left)
+        if left and not chosen.any():
+            chosen = free & ((masks & left) != 0)
+        if not chosen.any():
+            chosen = free
+        k = int(chosen.argmax())  # the first, in the shuffled order
+        team.append(int(eligible[k]))
         left &= ~int(masks[k])
-        pool = np.delete(pool, k)
+        free[k] = False
     return team if not left else None
 
 

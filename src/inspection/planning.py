@@ -24,7 +24,7 @@ import pandas as pd
 from riskdraw.domain.risk import RISK_CLASSES
 from riskdraw.training.metrics import compliant_reduction
 
-from .allocation import PlanError, by_ratios, frontier, optimal, resolve_ratios
+from .allocation import PlanError, by_policy, frontier, resolve_ratios
 from .draw import draw
 
 DRAWN, NOT_DRAWN, COOL_OFF = "drawn", "not drawn", "cool-off"
@@ -90,16 +90,16 @@ def allocate(scores: pd.DataFrame, status: pd.Series, settings, capacity: int):
     outside = status.str.startswith(OUTSIDE).to_numpy()
     in_draw = (status == NOT_DRAWN).to_numpy()
     pool = scores[in_draw]
-    if settings.policy == "ratios":
-        allocation = by_ratios(pool["risk_class"].to_numpy(), resolve_ratios(settings.ratios),
-                               capacity)  # fmt: skip
-    else:
-        allocation = optimal(pool["rank_score"].to_numpy(dtype=float), capacity, settings.floor,
-                             settings.cap)  # fmt: skip
+    allocation = by_policy(settings.policy, pool["rank_score"].to_numpy(dtype=float),
+                           pool["risk_class"].to_numpy(), capacity, settings)  # fmt: skip
     pi = np.zeros(len(scores))
     pi[outside] = 1.0
     pi[in_draw] = allocation.inclusion
     return pi, allocation
+
+
+PLAN_COLUMNS = ("entity_id", "as_of_date", "probability", "rank_score", "risk_class")
+"""The columns of the scores a plan is drawn from (its visits carry whatever else they hold)."""
 
 
 def make_plan(

@@ -31,12 +31,34 @@ METHOD = (
 
 
 def inclusion_bytes(inclusion: pd.DataFrame) -> bytes:
-    """`inclusion.csv` exactly: UTF-8 without a byte order mark, "\\n" line ends, floats in
-    their shortest exact form."""
-    frame = inclusion[INCLUSION_COLUMNS].sort_values("entity_id", ignore_index=True)
-    frame = frame.assign(**{c: frame[c].map(repr) for c in
-                            ("probability", "rank_score", "inclusion_probability")})  # fmt: skip
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """`inclusion.csv` exactly: UTF-8 without a byte order mark, "\\n" line ends, rows in
+    entity_id order, floats in their shortest form that reads back exactly (Arrow's)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_pandas(inclusion[INCLUSION_COLUMNS], preserve_index=False)
+    table = table.take(pc.sort_indices(table, [("entity_id", "ascending")]))
+    text = pa.table({c: pc.cast(table[c], pa.string()) for c in INCLUSION_COLUMNS})
+    return _csv_bytes(text)
+
+
+def _csv_bytes(table) -> bytes:
+    """A table of text (Arrow) as CSV bytes with "\\n" line ends, unquoted; where a label or
+    value is missing or needs quoting (a plan's never do), as pandas writes it instead."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    def quoted(values) -> bool:
+        return bool(pc.any(pc.match_substring_regex(values, '[,"\n\r]')).as_py())
+
+    labels = pa.array(table.column_names, type=pa.string())
+    if quoted(labels) or any(table[c].null_count or quoted(table[c]) for c in table.column_names):
+        return table.to_pandas().to_csv(index=False, lineterminator="\n").encode("utf-8")
+    sink = pa.BufferOutputStream()
+    options = pcsv.WriteOptions(include_header=False, quoting_style="none")
+    pcsv.write_csv(table, sink, options)
+    return (",".join(table.column_names) + "\n").encode("utf-8") + sink.getvalue().to_pybytes()
 
 
 def draw_record(

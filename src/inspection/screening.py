@@ -4,8 +4,9 @@ explained.
 The screening snapshot of the profile (one row per enterprise open at the screening date) goes
 through the one scoring function with the champion: probability, ranking score and class A-D;
 the reasons (the largest contributions, in plain words) for every enterprise in the classes
-C and D, the ones a plan draws most. Any other enterprise is explained on demand
-(`explanation`), and the plan adds the reasons of every enterprise it draws.
+params name (`screen.explained_classes`: C and D, the ones a plan draws most). Any other
+enterprise is explained on demand (`explanation`), and the plan adds the reasons of every
+enterprise it draws.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from riskdraw.domain.risk import RISK_CLASSES
 from riskdraw.errors import DATA, UserError
 from riskdraw.training.scoring import REASONS, ScoringModel, explain, score
 
-EXPLAINED_CLASSES = ("C", "D")
-"""The classes whose every enterprise gets its reasons at screening."""
-REASONS_PER_ENTERPRISE = 3
 ENTITY_COLUMNS = ("name", "credit_code", "district_code", "industry_code", "entity_type")
 """What the scores carry of each enterprise's registry record (none of it personal)."""
 
@@ -34,8 +32,8 @@ def screen(
     model: ScoringModel,
     snapshot: pd.DataFrame,
     entities: pd.DataFrame,
-    reasons: int = REASONS_PER_ENTERPRISE,
-    explained: tuple[str, ...] = EXPLAINED_CLASSES,
+    reasons: int,
+    explained: tuple[str, ...],
 ) -> pd.DataFrame:
     """Score the screening snapshot.
 
@@ -43,8 +41,8 @@ def screen(
         model: the champion (its classes and wording are its own).
         snapshot: the profile's screening rows (entity_id, as_of_date, the factors).
         entities: resolve's entities (entity_id and `ENTITY_COLUMNS`).
-        reasons: reasons per explained enterprise.
-        explained: the classes whose enterprises get reasons.
+        reasons: reasons per explained enterprise (`screen.reasons` in params).
+        explained: the classes whose enterprises get reasons (`screen.explained_classes`).
 
     Returns:
         One row per enterprise, riskiest first: entity_id, the registry columns, as_of_date,
@@ -67,12 +65,13 @@ def screen(
         )
     scores = score(model, snapshot)
     wanted = np.flatnonzero(scores["risk_class"].isin(explained).to_numpy())
-    words = {c: [[] for _ in range(len(scores))] for c in REASONS}
-    if len(wanted) and reasons:
-        found = explain(model, snapshot.iloc[wanted], reasons)
-        for column in REASONS:
-            for i, value in zip(wanted, found[column], strict=True):
-                words[column][i] = value
+    words = {}
+    found = explain(model, snapshot.iloc[wanted], reasons) if len(wanted) and reasons else None
+    for column in REASONS:
+        words[column] = np.empty(len(scores), dtype=object)
+        words[column].fill([])  # one empty list, shared: no reasons (never mutated)
+        if found is not None:
+            words[column][wanted] = found[column].to_numpy()
     out = scores.assign(**words)
     registry = entities[["entity_id", *[c for c in ENTITY_COLUMNS if c in entities.columns]]]
     out = out.merge(registry, on="entity_id", how="left", validate="one_to_one")
@@ -123,15 +122,14 @@ def explanation(model: ScoringModel, row: pd.DataFrame) -> pd.DataFrame:
     ).sort_values("contribution", ascending=False, ignore_index=True)
 
 
-def add_reasons(
-    plan, model: ScoringModel, rows: pd.DataFrame, reasons: int = REASONS_PER_ENTERPRISE
-):
+def add_reasons(plan, model: ScoringModel, rows: pd.DataFrame, reasons: int):
     """The plan with reasons for its visits that screening left unexplained.
 
     Args:
         plan: a `planning.Plan`.
         model: the model version that made the scores.
         rows: the profile's screening rows of those visits (entity_id and the factors).
+        reasons: reasons per enterprise (`screen.reasons` in params).
     """
     from dataclasses import replace
 

@@ -111,13 +111,28 @@ def explain(model: ScoringModel, profile: pd.DataFrame, top: int = 3) -> pd.Data
     factors = model.factors
     values = profile[factors].to_numpy(dtype=float)
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+    rows = np.arange(len(order))[:, None]
+    picked = contributions[rows, order]
+    shown = values[rows, order]
+    raising = picked > 0
+    words = [model.words(f) for f in factors]
+    said: dict[tuple[int, float], tuple[str, str]] = {}  # few distinct (factor, value) pairs
+
+    def text(j: int, value: float) -> tuple[str, str]:
+        key = (j, value)
+        if key not in said:
+            said[key] = (_text(words[j].en, value), _text(words[j].zh, value))
+        return said[key]
+
     texts, texts_zh, names, amounts = [], [], [], []
-    for i, row in enumerate(order):
-        keep = [j for j in row if contributions[i, j] > 0]
-        texts.append([_text(model.words(factors[j]).en, values[i, j]) for j in keep])
-        texts_zh.append([_text(model.words(factors[j]).zh, values[i, j]) for j in keep])
-        names.append([factors[j] for j in keep])
-        amounts.append([round(float(contributions[i, j]), 4) for j in keep])
+    for row, up, vals, amount in zip(order.tolist(), raising.tolist(), shown.tolist(),
+                                     picked.tolist(), strict=True):  # fmt: skip
+        keep = [k for k in range(len(row)) if up[k]]
+        pairs = [text(row[k], vals[k]) for k in keep]
+        texts.append([p[0] for p in pairs])
+        texts_zh.append([p[1] for p in pairs])
+        names.append([factors[row[k]] for k in keep])
+        amounts.append([round(amount[k], 4) for k in keep])
     return pd.DataFrame(
         {
             "reasons": texts,

@@ -480,3 +480,28 @@ def test_a_pool_that_cannot_staff_the_plan_names_the_district_and_qualification(
     needs = visit_domains(four, None, pd.Timestamp("2025-06-30"), catalogue)
     with pytest.raises(PlanError, match=r"cannot staff 1 visit\(s\).*every inspector at their"):
         assign(four, busy, needs, {}, "ab" * 32, 2, 40)  # 6 slots: 3 visits, not 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=30),
+    st.sampled_from(["not drawn", "drawn", "outside draw: complaint, mandatory"]),
+)
+def test_the_inclusion_file_reads_back_exactly_and_as_pandas_would_write_it(pi, status):
+    import io
+
+    from riskdraw.inspection.publication import inclusion_bytes
+
+    frame = pd.DataFrame(
+        {
+            "entity_id": [f"E{i:04d}" for i in range(len(pi))][::-1],
+            "risk_class": "A", "probability": pi, "rank_score": pi[::-1], "status": status,
+            "inclusion_probability": pi,
+        }
+    )  # fmt: skip
+    written = inclusion_bytes(frame)
+    back = pd.read_csv(io.BytesIO(written), dtype={"entity_id": str},
+                       float_precision="round_trip")  # fmt: skip
+    expected = frame.sort_values("entity_id", ignore_index=True)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+    assert written.startswith(b"entity_id,risk_class,") and b"\r" not in written

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from riskdraw.io import write_csv
+from riskdraw.io import _PLAIN_NUMBER, FORMULA_STARTS, _escaped, write_csv
 
 HOSTILE = [
     '=HYPERLINK("http://x","click")',
@@ -128,3 +132,29 @@ def test_a_line_break_inside_a_value_never_splits_the_row(tmp_path, text: str) -
     back = pd.read_csv(path, keep_default_na=False)
     assert back["value"].tolist() == [text, "'-x"]
     assert back["n"].tolist() == [1.5, -2.0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=8),
+            st.sampled_from([*HOSTILE, "-3.5", "+7.", "-３", "=", "\t"]),
+        ),
+        max_size=20,
+    )
+)
+def test_escaping_is_the_cell_by_cell_rule(values: list) -> None:
+    """Arrow's vectorised escaping quotes exactly the text cells that start a formula and are
+    not a plain number (ASCII digits), whatever the column holds."""
+    column = pd.Series(values, dtype=object)
+    expected = [
+        "'" + v
+        if isinstance(v, str)
+        and v.startswith(FORMULA_STARTS)
+        and not re.fullmatch(_PLAIN_NUMBER, v)
+        else v
+        for v in values
+    ]
+    assert _escaped(column).tolist() == expected
