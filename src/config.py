@@ -480,6 +480,9 @@ class PlanParams(_Strict):
     public_value: str = Field(
         min_length=1, description="fixed after the commitment (a lottery number, a beacon)"
     )
+    task: str = Field(
+        min_length=1, description="the round's task id, which its results carry (FSSJ-2025-08)"
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> PlanParams:
@@ -491,6 +494,37 @@ class PlanParams(_Strict):
             if not 0 < days <= 3660:
                 raise ValueError(f"outside_draw.{kind}: {days} days; allowed 1 to 3660")
         return self
+
+
+class RoundResultsParams(_Strict):
+    """The `round_results` section: how the simulated city's bureaus report a plan's visits
+    (`riskdraw simulate-results`; a real city's bureaus send their own)."""
+
+    visit_days: tuple[int, int] = Field(description="a visit's days after the plan's date")
+    lag_days: tuple[int, int] = Field(description="days from a visit to its record")
+    late_share: float = Field(ge=0, le=1, description="share of results recorded late")
+    late_days: tuple[int, int] = Field(description="days from a visit to a late record")
+    unreported_share: float = Field(ge=0, le=1, description="visits with no result sent")
+    mixed_date_share: float = Field(ge=0, le=1, description="dates typed in another style")
+    reported_twice: int = Field(ge=0, description="visits whose result is sent twice")
+    not_drawn: int = Field(ge=0, description="results for an enterprise the plan did not draw")
+    unassigned: int = Field(ge=0, description="results naming an inspector not assigned")
+    before_plan: int = Field(ge=0, description="results dated before the plan")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RoundResultsParams:
+        for name in ("visit_days", "lag_days", "late_days"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high:
+                raise ValueError(f"{name} must be [low, high] with 0 <= low <= high")
+        return self
+
+
+class PublishParams(_Strict):
+    """The `publish` section: the publication rule and the unit a round's results come from."""
+
+    within_days: int = Field(ge=1, le=366, description="days from inspection to publication")
+    department: str = Field(min_length=1, description="the unit that records the results")
 
 
 class ChicagoPublished(_Strict):
@@ -529,6 +563,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "evaluate": EvaluateParams,
     "screen": ScreenParams,
     "plan": PlanParams,
+    "round_results": RoundResultsParams,
+    "publish": PublishParams,
     "chicago": ChicagoParams,
 }
 

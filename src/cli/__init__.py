@@ -12,7 +12,9 @@ from importlib import import_module
 
 from ._common import app
 
-MODULES = ("city", "governance", "features", "model", "inspection", "cities", "report", "track")
+MODULES = (
+    "city", "governance", "features", "model", "inspection", "results", "cities", "report", "track",
+)  # fmt: skip
 """The command modules, in the order of the flow (`--help` lists their panels so)."""
 for _module in MODULES:
     import_module(f"{__name__}.{_module}")

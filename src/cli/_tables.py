@@ -309,6 +309,30 @@ def plan_summary(r: dict) -> None:
         f"visits each; {staff['visits_from_other_districts']:,} visits staffed from another "
         "district"
     )
+    lists = r.get("checklists")
+    if lists:
+        o = lists["overall"]
+        console.print(
+            f"fused checklists (一表通行): {o['fused_visits']:,} visits do the work of "
+            f"{o['single_domain_visits']:,} single-domain visits; items {o['items_before']:,} -> "
+            f"{o['items_after']:,}, hours {o['hours_before']:,.0f} -> {o['hours_after']:,.0f}"
+        )
+        table = Table(
+            "industry",
+            "visits",
+            "domains each",
+            "items before -> after (median)",
+            "hours before -> after (median)",
+            title="the five most visited industries",
+        )
+        for g in lists["by_industry"][:5]:
+            table.add_row(
+                f"{g['industry_code']} {g['industry']}", f"{g['visits']:,}",
+                f"{g['domains_per_visit']:.1f}",
+                f"{g['items_before_median']:.0f} -> {g['items_after_median']:.0f}",
+                f"{g['hours_before_median']:.1f} -> {g['hours_after_median']:.1f}",
+            )  # fmt: skip
+        console.print(table)
     console.print(
         f"commitment to publish: [bold]{r['draw']['commitment']}[/bold]; public value "
         f"{r['draw']['public_value']!r}"
@@ -340,3 +364,36 @@ def plan_truth_summary(t: dict) -> None:
             f"{v['expected_compliant_reduction']:.1%}",
         )
     console.print(table)
+
+
+def results_summary(r: dict) -> None:
+    """record-results' report: rows accepted and refused (by rule), visits reported, hits."""
+    console.rule(f"[bold]the results of {r['task']}")
+    colour = "green" if r["reconciles"] else "red"
+    console.print(
+        f"{r['rows_in']:,} rows: {r['accepted']:,} accepted, {r['quarantined']:,} quarantined "
+        f"([{colour}]reconciles: {r['reconciles']}[/{colour}]); {r['visits_reported']:,} of "
+        f"{r['visits_planned']:,} planned visits reported, {r['visits_unreported']:,} without a "
+        f"result; {r['problems']:,} problems found"
+        + (f" (hit rate [bold]{r['hit_rate']:.1%}[/bold])" if r["hit_rate"] is not None else "")
+    )
+    if r["quarantined_by_rule"]:
+        table = Table("rule", "rows refused", title="refused rows (quarantine.csv has each one)")
+        for rule, n in r["quarantined_by_rule"].items():
+            table.add_row(rule, f"{n:,}")
+        console.print(table)
+    table = Table("class", "visits", "problems", "hit rate", title="found, by risk class")
+    for c, v in r["by_class"].items():
+        table.add_row(c, f"{v['visits']:,}", f"{v['problems']:,}", f"{v['hit_rate']:.1%}")
+    console.print(table)
+
+
+def publication_summary(r: dict) -> None:
+    """publish's report: results published, late and overdue, the commitment revealed."""
+    console.print(
+        f"published {r['published']:,} results of {r['task']} on {r['published_on']} "
+        f"({r['problems']:,} with a problem); {r['published_late']:,} more than "
+        f"{r['within_days']} days after their inspection, {r['overdue']:,} overdue and not yet "
+        f"published, {r['visits_without_result']:,} planned visits without a result; the draw's "
+        f"secret revealed for commitment {r['commitment']}"
+    )

@@ -29,6 +29,13 @@ def ingest(
     page: Annotated[Path, typer.Option(help="quality report (HTML)")] = Path(
         "reports/quality.html"
     ),
+    delivery: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="a folder delivered beside RAW (its sources.yaml and manifest.json: "
+            "a round's results from `riskdraw record-results`); repeatable"
+        ),
+    ] = None,
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
     progress: Annotated[bool, PROGRESS] = True,
     track: Annotated[bool, TRACK] = True,
@@ -36,14 +43,16 @@ def ingest(
 ) -> None:
     """Read, validate and file every source of the catalogue; quarantine what breaks a rule.
 
-    Reads params.yaml `ingest`. Writes OUT/<kind>/<source>.parquet (accepted records, typed,
-    personal data pseudonymised), OUT/quarantine/<source>.parquet (source, row, field, column,
-    rule, original value), REPORT (records in / accepted / quarantined, failed sources and the
-    tolerance verdict, scores per source and dimension) and PAGE; logs to MLflow
-    (riskdraw-ingest, each source's quality as metrics). The run goes on while the failed
-    sources stay within `ingest.max_failed_share` of all sources and none is of an
-    `ingest.essential_kinds` kind; otherwise it exits with status 3, naming them (the report
-    and page are written first). Exit status 2: a bad catalogue or params.
+    Reads params.yaml `ingest`. Each DELIVERY adds its own sources (a round's recorded results,
+    delivered as one more inspection source) to the catalogue's. Writes
+    OUT/<kind>/<source>.parquet (accepted records, typed, personal data pseudonymised),
+    OUT/quarantine/<source>.parquet (source, row, field, column, rule, original value), REPORT
+    (records in / accepted / quarantined, failed sources and the tolerance verdict, scores per
+    source and dimension) and PAGE; logs to MLflow (riskdraw-ingest, each source's quality as
+    metrics). The run goes on while the failed sources stay within `ingest.max_failed_share` of
+    all sources and none is of an `ingest.essential_kinds` kind; otherwise it exits with status
+    3, naming them (the report and page are written first). Exit status 2: a bad catalogue or
+    params.
     """
     from riskdraw.config import ConfigError
     from riskdraw.governance.catalogue import CatalogueError, load_kinds, load_sources
@@ -60,11 +69,20 @@ def ingest(
         check_tolerance_policy(settings, {s.source_id: s.kind for s in catalogue_.sources})
     except (CatalogueError, ConfigError) as error:
         raise fail(f"catalogue error\n{error}") from None
-    inputs = {"--raw": raw, "--sources": sources, "--kinds": kinds, "--params": params}
+    deliveries = list(delivery or [])
+    inputs = {"--raw": raw, "--sources": sources, "--kinds": kinds, "--params": params} | {
+        f"--delivery {d}": d for d in deliveries
+    }
     check_file_outputs({"--report": report, "--page": page}, inputs | {"--out": out})
     if not raw.is_dir():
         raise fail(f"--raw {raw}: no such folder of extracts")
-    result = run_ingest(settings, catalogue_, kind_specs, raw, out, progress)
+    for folder in deliveries:
+        if not folder.is_dir():
+            raise fail(f"--delivery {folder}: no such folder")
+    try:
+        result = run_ingest(settings, catalogue_, kind_specs, raw, out, progress, deliveries)
+    except CatalogueError as error:
+        raise fail(f"catalogue error\n{error}") from None
     write_json(report, result)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(quality_html(result), encoding="utf-8")

@@ -283,6 +283,9 @@ def plan(
     domains: Annotated[Path, typer.Option(help="the supervision domains catalogue")] = Path(
         "catalogue/domains.yaml"
     ),
+    checklists: Annotated[Path, typer.Option(help="each domain's inspection items")] = Path(
+        "catalogue/checklists.yaml"
+    ),
     out: Annotated[Path, typer.Option(help="folder for the plan")] = Path("data/plans"),
     report: Annotated[Path, typer.Option(help="the plan's report")] = Path("reports/plan.json"),
     plot: Annotated[Path, typer.Option(help="the frontier plot")] = Path(
@@ -316,6 +319,7 @@ def plan(
     import pyarrow.parquet as pq
 
     from riskdraw.inspection import audit as log
+    from riskdraw.inspection.checklists import checklist_report, checklists_table, load_checklists
     from riskdraw.inspection.draw import commitment, derive_seed
     from riskdraw.inspection.inspectors import load_domains, read_pool, staffing_report
     from riskdraw.inspection.planning import PLAN_COLUMNS, recent, screening_date
@@ -362,18 +366,22 @@ def plan(
     staffing = _staff(drawn, accepted, catalogue, events, day, settings, seed)
     reasons = made["params"]["reasons"]
     drawn = with_inspectors(_with_reasons(drawn, profile, name, version, reasons), staffing)
+    lists = load_checklists(checklists, catalogue)
     result = {
         "model_name": name,
         "model_version": version,
         "data_version": made["params"]["data_version"],
         "screening_date": str(day.date()),
+        "task": settings.task,
         "cutoffs": made["params"]["cutoffs"],
         **drawn.report,
         "inspectors": staffing_report(staffing, accepted, refused),
+        "checklists": checklist_report(drawn.visits, lists),
         "draw": record,
     }
-    write_plan(drawn, staffing, result, out, {"scores": scores, "events": events, "pool": pool},
-               refused)  # fmt: skip
+    inputs = {"scores": scores, "events": events, "pool": pool, "checklists": checklists}
+    write_plan(drawn, staffing, result, out, inputs, refused,
+               checklists_table(drawn.visits, lists))  # fmt: skip
     entry = log.append(audit, "plan", model_name=name, model_version=version,
                        data_version=result["data_version"], inputs={"scores": record["scores"]},
                        commitment=record["commitment"], public_value=settings.public_value,

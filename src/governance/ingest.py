@@ -427,9 +427,13 @@ def ingest_all(
     workers: int | None = None,
     contract_sample: int = 100_000,
     delivered: dict[str, dt.date] | None = None,
+    deliveries: dict[str, Path] | None = None,
 ) -> list[SourceResult]:
     """Ingest every source of the catalogue into `out_dir`, written whole beside it and swapped
     in on success (a failed run leaves the old output; nothing of an old run survives).
+
+    `deliveries`: source id -> the folder its file lies in, for the sources delivered beside
+    the raw folder (a round's results, `read_deliveries`); the others lie in `raw_dir`.
 
     Sources are independent: `workers` processes (default: the cores, at most 2) take them
     largest first; the results come back in catalogue order whatever the workers. The folder
@@ -443,15 +447,19 @@ def ingest_all(
     pseudonym_key()  # a missing production key fails here, before any worker starts
     if delivered is None:
         delivered = read_manifest(raw_dir)[1]
-    with staged_folder(out_dir, {"raw": raw_dir}) as work:
+    roots = {s.source_id: raw_dir for s in catalogue.sources} | (deliveries or {})
+    inputs = {"raw": raw_dir} | {
+        f"delivery {folder.name}": folder for folder in sorted(set((deliveries or {}).values()))
+    }
+    with staged_folder(out_dir, inputs) as work:
         results = _ingest_into(
-            catalogue, kinds, raw_dir, work, declared or {}, progress, batch_rows, workers,
+            catalogue, kinds, roots, work, declared or {}, progress, batch_rows, workers,
             contract_sample, delivered,
         )  # fmt: skip
         write_completion(
             work,
             "ingest",
-            {"raw": raw_dir},
+            inputs,
             {"batch_rows": batch_rows, "contract_sample": contract_sample},
             {
                 r.source_id: {
@@ -471,7 +479,7 @@ def ingest_all(
 def _ingest_into(
     catalogue: SourceCatalogue,
     kinds: Kinds,
-    raw_dir: Path,
+    roots: dict[str, Path],
     out_dir: Path,
     declared: dict[str, int],
     progress: bool,
@@ -486,7 +494,7 @@ def _ingest_into(
         (
             source,
             kinds,
-            raw_dir,
+            roots[source.source_id],
             out_dir,
             declared.get(source.source_id),
             batch_rows,
@@ -496,7 +504,7 @@ def _ingest_into(
         for source in catalogue.sources
     ]
     # Largest files first, so that the workers finish together.
-    order = sorted(range(len(tasks)), key=lambda i: -_size(raw_dir / tasks[i][0].file))
+    order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i][2] / tasks[i][0].file))
     workers = workers or min(2, os.cpu_count() or 1)
     results: dict[int, SourceResult] = {}
     bar = tqdm(total=len(tasks), desc="ingest", unit="source", disable=not progress)
@@ -582,13 +590,52 @@ def read_manifest(raw_dir: Path) -> tuple[dict[str, int], dict[str, dt.date], li
     return declared, delivered, findings
 
 
+def read_deliveries(
+    folders: list[Path], catalogue: SourceCatalogue, kinds: Kinds
+) -> tuple[SourceCatalogue, dict[str, Path], dict[str, int], dict[str, dt.date], list[dict]]:
+    """The deliveries beside the raw folder (a round's results, `riskdraw record-results`),
+    each a folder with its own `sources.yaml` (its sources, in the catalogue's form) and
+    `manifest.json`, merged into the city's catalogue.
+
+    Returns:
+        The catalogue with the deliveries' sources, source id -> the folder it lies in, and
+        the deliveries' declared records, delivery dates and manifest findings.
+
+    Raises:
+        CatalogueError: a delivery without `sources.yaml`, with a bad one, or with a source id
+            the catalogue (or another delivery) already has.
+    """
+    from .catalogue import CatalogueError, load_sources
+
+    sources, roots = list(catalogue.sources), {}
+    declared, delivered, findings = {}, {}, []
+    for folder in map(Path, folders):
+        path = folder / "sources.yaml"
+        if not path.is_file():
+            raise CatalogueError(f"--delivery {folder}: no sources.yaml: not a delivery folder")
+        for source in load_sources(path, kinds).sources:
+            if source.source_id in {s.source_id for s in sources}:
+                raise CatalogueError(
+                    f"{path}: {source.source_id}: the catalogue or another delivery already "
+                    "has this source id"
+                )
+            sources.append(source)
+            roots[source.source_id] = folder
+        counts, days, found = read_manifest(folder)
+        declared |= counts
+        delivered |= days
+        findings += found
+    merged = SourceCatalogue(city=catalogue.city, version=catalogue.version, sources=sources)
+    return merged, roots, declared, delivered, findings
+
+
 def _finding(finding: str, detail: str, records: int = 0) -> dict:
     return {"finding": finding, "detail": detail, "records": int(records)}
 
 
 def run_ingest(
     settings, catalogue: SourceCatalogue, kinds: Kinds, raw_dir: Path, out_dir: Path,
-    progress: bool = True,
+    progress: bool = True, deliveries: list[Path] = (),
 ) -> dict:  # fmt: skip
     """The `ingest` stage: every source read, validated and filed into `out_dir`, and the
     quality report (reconciliation, failed sources and the tolerance verdict, scores per
@@ -599,10 +646,14 @@ def run_ingest(
         catalogue: the city's sources; kinds: the record kinds.
         raw_dir: the departments' extracts (and their manifest).
         out_dir: canonical tables and quarantine.
+        deliveries: folders delivered beside the raw folder, each with its own sources and
+            manifest (`read_deliveries`).
     """
     from .quality import quality_report
 
     declared, delivered, findings = read_manifest(raw_dir)
+    catalogue, roots, more, days, found = read_deliveries(deliveries, catalogue, kinds)
+    declared, delivered, findings = declared | more, delivered | days, findings + found
     results = ingest_all(
         catalogue,
         kinds,
@@ -613,6 +664,7 @@ def run_ingest(
         batch_rows=settings.batch_rows,
         contract_sample=settings.contract_sample,
         delivered=delivered,
+        deliveries=roots,
     )
     known = {s.source_id for s in catalogue.sources}
     for source, records in sorted(declared.items()):

@@ -94,14 +94,19 @@ def write_plan(
     out: Path,
     inputs: dict[str, Path],
     pool_quarantine: pd.DataFrame | None = None,
+    checklists: pd.DataFrame | None = None,
 ) -> None:
     """The plan folder, written whole beside `out` and swapped in: inclusion.csv,
     assignments.csv, workload.csv, visits.parquet and visits.csv (lists joined by "; "),
-    pool-quarantine.csv (the pool's refused rows with their reasons), plan.json, the completion
+    pool-quarantine.csv (the pool's refused rows with their reasons), checklists.csv (each
+    visit's fused checklist, `checklists.checklists_table`), plan.json, the completion
     manifest."""
     with staged_folder(out, inputs) as work:
         if pool_quarantine is not None:
             write_csv(pool_quarantine, work / "pool-quarantine.csv", index=False)
+        if checklists is not None:
+            flat = checklists.assign(domains=checklists["domains"].map("; ".join))
+            write_csv(flat, work / "checklists.csv", index=False)
         (work / INCLUSION_FILE).write_bytes(inclusion_bytes(plan.inclusion))
         (work / ASSIGNMENTS_FILE).write_bytes(assignments_bytes(staffing.assignments))
         write_csv(staffing.workload, work / WORKLOAD_FILE, index=False)

@@ -98,6 +98,18 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     verified = _run([str(BIN / "riskdraw"), "verify", "--secret-file",
                      "data/secrets/draw.key"], project)  # fmt: skip
     assert "verified" in verified
+    # The round comes back: results recorded against the plan, published, and read by the
+    # next ingest, whose profile holds the round labelled (the next training data).
+    recorded = json.loads((project / "reports" / "results.json").read_text())
+    assert recorded["reconciles"] and recorded["accepted"] > 0
+    assert recorded["quarantined_by_rule"].keys() >= {"not_drawn", "inspector_not_assigned"}
+    published = json.loads((project / "reports" / "publication.json").read_text())
+    assert published["published"] == recorded["accepted"]
+    verified = _run([str(BIN / "riskdraw"), "verify", "--plan", "data/publication",
+                     "--secret-file", "data/secrets/draw.key"], project)  # fmt: skip
+    assert "verified" in verified
+    snaps = json.loads((project / "reports" / "next" / "profile.json").read_text())["snapshots"]
+    assert [s["inspected"] for s in snaps if s["task"] == plan["task"]] == [recorded["accepted"]]
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics and "hit_rate_plan" in metrics
     tracked = _run([str(BIN / "riskdraw"), "track"], project)

@@ -270,3 +270,101 @@ def test_the_round_notebook_shows_the_plan(planned, tmp_path):
     assert images >= 3  # the classes, the frontier, the workload
     assert "commitment:" in text and "the riskiest drawn" in text and "plan_oracle_ratio" in text
     assert_committed_clean(notebook)
+
+
+def test_the_round_comes_back_recorded_published_verified_and_learned_from(
+    planned, tiny_city, tmp_path
+):
+    """The plan's visits reported by the simulated bureaus (late, messy, with mistakes), each
+    row accepted or refused by name, the disclosure published without personal data and its
+    draw verified from the publication alone, and the results read by the next ingest as one
+    more inspection source: the next profile holds the round, labelled, with the plan's
+    inclusion probabilities (what the next training weights by)."""
+    from riskdraw.inspection.disclosure import DISCLOSURE_COLUMNS
+
+    tmp, params, _ = planned
+    delivered = tmp_path / "delivered" / "results.csv"
+    done = cli("simulate-results", "--plan", tmp / "plans", "--truth", tiny_city.truth,
+               "--out", delivered, "--params", params)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    rows = pd.read_csv(delivered, dtype=str)
+    recorded = tmp_path / "recorded"
+    done = cli("record-results", "--results", delivered, "--plan", tmp / "plans", "--out",
+               recorded, "--report", tmp_path / "results.json", "--params", params)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["rows_in"] == len(rows) and report["reconciles"]
+    assert {"not_drawn", "inspector_not_assigned", "before_plan", "reported_twice"} <= set(
+        report["quarantined_by_rule"]
+    )  # every mistake the bureaus made is refused by name
+    quarantine = pd.read_csv(recorded / "quarantine.csv", dtype=str)
+    assert quarantine["row"].nunique() == report["quarantined"]
+    accepted = pd.read_parquet(recorded / "results.parquet")
+    visits = pd.read_parquet(tmp / "plans" / "visits.parquet").set_index("entity_id")
+    assert accepted["entity_id"].isin(visits.index).all() and accepted["entity_id"].is_unique
+    assert (
+        accepted["inclusion_probability"].to_numpy()
+        == visits.loc[accepted["entity_id"], "inclusion_probability"].to_numpy()
+    ).all()
+
+    publication = tmp_path / "publication"
+    done = cli("publish", "--recorded", recorded, "--plan", tmp / "plans", "--secret",
+               tmp / "secret.key", "--out", publication, "--report",
+               tmp_path / "publication.json", "--params", params)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    disclosure = pd.read_csv(publication / "disclosure.csv", dtype=str)
+    assert list(disclosure.columns) == DISCLOSURE_COLUMNS and len(disclosure) == len(accepted)
+    assert not set(disclosure.columns) & {"inspectors", "entity_id", "risk_class"}
+    published = json.loads((tmp_path / "publication.json").read_text())
+    assert published["published_late"] == disclosure["late"].eq("True").sum() > 0
+    revealed = json.loads((publication / "draw.json").read_text())
+    done = cli("verify", "--plan", publication, "--scores", tmp / "scores" / "scores.parquet",
+               "--secret", revealed["secret"])  # fmt: skip
+    assert done.exit_code == 0 and "verified" in said(done), done.output
+
+    interim, entities = tmp_path / "interim", tmp_path / "entities"
+    done = cli("ingest", "--raw", tiny_city.raw, "--delivery", recorded / "delivery", "--out",
+               interim, "--report", tmp_path / "quality.json", "--page",
+               tmp_path / "quality.html", "--no-progress", "--no-track")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    quality = json.loads((tmp_path / "quality.json").read_text())
+    source = yaml.safe_load((recorded / "delivery" / "sources.yaml").read_text())
+    (ours,) = [s for s in quality["per_source"]
+               if s["source_id"] == source["sources"][0]["source_id"]]  # fmt: skip
+    assert ours["records_accepted"] == len(accepted) and quality["reconciles"]
+    done = cli("resolve", "--interim", interim, "--out", entities, "--report",
+               tmp_path / "resolve.json", "--no-track")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    done = cli("profile", "--entities", entities, "--out", tmp_path / "profile.parquet",
+               "--report", tmp_path / "profile.json", "--page", tmp_path / "attributes.md",
+               "--no-progress")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    task = json.loads((tmp / "plans" / "plan.json").read_text())["task"]
+    snaps = json.loads((tmp_path / "profile.json").read_text())["snapshots"]
+    (ours,) = [s for s in snaps if s["task"] == task]
+    assert ours["snapshot"] == "round" and ours["inspected"] == len(accepted)
+    profile = pd.read_parquet(tmp_path / "profile.parquet", filters=[("snapshot", "=", "round")])
+    labelled = profile[profile["as_of_date"] == pd.Timestamp(ours["as_of_date"])]
+    labelled = labelled[labelled["problem"].notna()].set_index("entity_id")
+    assert sorted(labelled.index) == sorted(accepted["entity_id"])
+    assert np.allclose(labelled.loc[accepted["entity_id"], "inclusion_probability"],
+                       accepted["inclusion_probability"])  # fmt: skip
+
+
+def test_every_visit_gets_one_fused_checklist_of_its_domains(planned):
+    tmp, _, output = planned
+    visits = pd.read_parquet(tmp / "plans" / "visits.parquet")
+    lists = pd.read_csv(tmp / "plans" / "checklists.csv", dtype={"entity_id": str})
+    assert set(lists["entity_id"]) == set(visits["entity_id"])
+    per_visit = lists.groupby("entity_id")["item"].agg(["count", "max"])
+    assert (per_visit["count"] == per_visit["max"]).all()  # items numbered 1..n on each list
+    assert not lists.duplicated(["entity_id", "checks"]).any()  # one item per check
+    report = json.loads((tmp / "plans" / "plan.json").read_text())["checklists"]["overall"]
+    assert report["fused_visits"] == len(visits)
+    assert report["single_domain_visits"] == visits["domains"].map(len).sum()
+    assert report["items_after"] == len(lists) < report["items_before"]
+    assert "一表通行" in said_text(output)
+
+
+def said_text(output: str) -> str:
+    return " ".join(output.split())

@@ -250,7 +250,7 @@ def plan_settings(**changes):
         "capacity": {"share": 0.05}, "policy": "optimal", "ratios": "provincial-1-2-10-30",
         "floor": 0.005, "cap": 0.95, "outside_draw": {"complaint": 60}, "cool_off_days": 180,
         "inspectors_per_visit": 2, "max_visits_per_inspector": 40,
-        "frontier_floors": [0.001, 0.005, 0.01], "public_value": "583",
+        "frontier_floors": [0.001, 0.005, 0.01], "public_value": "583", "task": "FSSJ-2025-08",
     }  # fmt: skip
     return PlanParams.model_validate(values | changes)
 
