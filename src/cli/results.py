@@ -155,6 +155,16 @@ def record_results(
         )
     write_json(report, result)
     results_summary(result)
+    rate = result["violation_rate"]
+    if rate["estimate"] is not None:
+        low, high = rate["ci95"]
+        console.print(
+            f"the violation rate among the enterprises the plan could visit, estimated from the "
+            f"draw (each result weighted by 1 / its inclusion probability): "
+            f"[bold]{rate['estimate']:.1%}[/bold] (95% {low:.1%} to {high:.1%}); the plain share "
+            f"of the visits, {rate['plain_share']:.1%}, is what a targeted draw finds, not the "
+            "city's rate"
+        )
 
 
 @app.command(rich_help_panel=PANEL)

@@ -266,9 +266,31 @@ def delivery(accepted: pd.DataFrame, task: str, department: str) -> tuple[pd.Dat
     return extract, manifest, sources
 
 
+def violation_rate(accepted: pd.DataFrame) -> dict:
+    """The share of enterprises breaking the rules among those the plan could visit (open,
+    not cooled off), estimated from the round's results: each result weighted by the inverse of
+    its recorded inclusion probability (a visit outside the draw stands for itself), Hajek's
+    ratio estimator with a 95% interval (Poisson-sampling variance); beside it the plain share
+    of the visits, which a risk-targeted draw biases upward."""
+    from riskdraw.training.metrics import ht_mean, ht_standard_error
+
+    y = accepted["problem"].to_numpy(dtype=float)
+    pi = accepted["inclusion_probability"].to_numpy(dtype=float)
+    if not len(y):
+        return {"estimate": None, "standard_error": None, "ci95": None, "plain_share": None}
+    estimate, se = ht_mean(y, pi), ht_standard_error(y, pi)
+    return {
+        "estimate": estimate,
+        "standard_error": se,
+        "ci95": [max(0.0, estimate - 1.96 * se), min(1.0, estimate + 1.96 * se)],
+        "plain_share": float(y.mean()),
+        "results": len(y),
+    }
+
+
 def results_report(recorded: Recorded, visits: pd.DataFrame) -> dict:
-    """Rows in, accepted and quarantined (by rule), visits planned and reported, and the hit
-    rate found by class and by status."""
+    """Rows in, accepted and quarantined (by rule), visits planned and reported, the hit rate
+    found by class and by status, and the violation rate it estimates (`violation_rate`)."""
     acc = recorded.accepted
     by_rule = recorded.quarantine.groupby("rule")["row"].nunique().sort_values(ascending=False)
     refused = int(recorded.quarantine["row"].nunique())
@@ -296,6 +318,7 @@ def results_report(recorded: Recorded, visits: pd.DataFrame) -> dict:
         "by_status": by_status,
         "items_checked": int(acc["items_checked"].sum()),
         "items_failed": int(acc["items_failed"].sum()),
+        "violation_rate": violation_rate(acc),
     }
 
 

@@ -297,6 +297,24 @@ def test_the_round_comes_back_recorded_published_verified_and_learned_from(
     assert {"not_drawn", "inspector_not_assigned", "before_plan", "reported_twice"} <= set(
         report["quarantined_by_rule"]
     )  # every mistake the bureaus made is refused by name
+    # The round's estimate of the violation rate among the enterprises the plan could visit:
+    # the plain share of the (risk-targeted) visits lies far above the simulated truth; the
+    # weighted estimate comes with its interval. (One round of a tiny city, drawn with a fresh
+    # secret each run, visits a handful of low-risk enterprises at the floor: its estimate
+    # varies too much to be judged alone. The estimator's bias and coverage are tested over
+    # many draws in tests/unit/test_recording.py.)
+    from riskdraw.simcity.results import screening_violations
+
+    inclusion = pd.read_csv(tmp / "plans" / "inclusion.csv", dtype={"entity_id": str})
+    visitable = inclusion[inclusion["status"] != "cool-off"]
+    codes = pd.read_parquet(tmp / "scores" / "scores.parquet", columns=["entity_id",
+                                                                        "credit_code"])  # fmt: skip
+    codes = codes.set_index("entity_id").loc[visitable["entity_id"], "credit_code"]
+    seed = yaml.safe_load(Path(params).read_text(encoding="utf-8"))["simulate"]["seed"]
+    truth = screening_violations(tiny_city.truth, seed).reindex(codes).mean()
+    rate = report["violation_rate"]
+    assert rate["plain_share"] > truth + 0.2, (truth, rate)
+    assert rate["ci95"][0] <= rate["estimate"] <= rate["ci95"][1] and rate["standard_error"] > 0
     quarantine = pd.read_csv(recorded / "quarantine.csv", dtype=str)
     assert quarantine["row"].nunique() == report["quarantined"]
     accepted = pd.read_parquet(recorded / "results.parquet")
