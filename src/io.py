@@ -143,6 +143,23 @@ def write_csv(frame: pd.DataFrame, path: Path | str, **kwargs) -> None:
     partial.replace(path)
 
 
+def read_text_csv(path: Path, columns: list[str], error, label: str) -> pd.DataFrame:
+    """A CSV table someone hands in (UTF-8, a byte order mark allowed), every value as text,
+    with the named `columns` in that order.
+
+    Raises:
+        error: the file cannot be read (`error(message)`), or lacks a column.
+    """
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError) as fault:
+        raise error(f"{label} {path}: cannot be read: {fault}") from None
+    missing = [c for c in columns if c not in raw.columns]
+    if missing:
+        raise error(f"{label} {path}: columns {missing} missing (needs {columns})")
+    return raw[columns]
+
+
 def read_mapping(path: Path | str, error: type[Exception]) -> dict:
     """A YAML file's top-level mapping ({} if empty), or `error` naming the file, and the line
     and column of a syntax fault (params and catalogues share this reader)."""

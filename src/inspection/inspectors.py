@@ -88,6 +88,7 @@ def read_pool(path: Path | str, domains: dict[str, Domain]) -> tuple[pd.DataFram
     from pandera.errors import SchemaErrors
 
     from riskdraw.domain.codes import valid_uscc_mask
+    from riskdraw.io import read_text_csv
 
     path = Path(path)
     if not path.is_file():
@@ -96,14 +97,8 @@ def read_pool(path: Path | str, domains: dict[str, Domain]) -> tuple[pd.DataFram
             "(inspectors/pool.csv); a real city gives its own CSV with --pool",
             USAGE,
         )
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise PlanError(f"inspector pool {path}: cannot be read: {error}") from None
-    missing = [c for c in POOL_COLUMNS if c not in raw.columns]
-    if missing:
-        raise PlanError(f"inspector pool {path}: columns {missing} missing (needs {POOL_COLUMNS})")
-    frame = raw[POOL_COLUMNS].assign(row=np.arange(len(raw)))
+    raw = read_text_csv(path, POOL_COLUMNS, PlanError, "inspector pool")
+    frame = raw.assign(row=np.arange(len(raw)))
     known = set(domains)
 
     def qualified(values: pd.Series) -> pd.Series:

@@ -80,17 +80,13 @@ def read_results(path: Path | str) -> pd.DataFrame:
     Raises:
         ResultsError: no such file (exit 2), unreadable, or a column missing.
     """
+    from riskdraw.io import read_text_csv
+
     path = Path(path)
     if not path.is_file():
         raise ResultsError(f"results {path} not found", USAGE)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise ResultsError(f"results {path}: cannot be read: {error}") from None
-    missing = [c for c in RESULT_COLUMNS if c not in raw.columns]
-    if missing:
-        raise ResultsError(f"results {path}: columns {missing} missing (needs {RESULT_COLUMNS})")
-    return raw[RESULT_COLUMNS].apply(lambda s: s.str.strip()).assign(row=np.arange(len(raw)))
+    raw = read_text_csv(path, RESULT_COLUMNS, ResultsError, "results")
+    return raw.apply(lambda s: s.str.strip()).assign(row=np.arange(len(raw)))
 
 
 def _dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
