@@ -449,7 +449,7 @@ def ingest_all(
         delivered = read_manifest(raw_dir)[1]
     roots = {s.source_id: raw_dir for s in catalogue.sources} | (deliveries or {})
     inputs = {"raw": raw_dir} | {
-        f"delivery {folder.name}": folder for folder in sorted(set((deliveries or {}).values()))
+        f"delivery {folder}": folder for folder in sorted(set((deliveries or {}).values()))
     }
     with staged_folder(out_dir, inputs) as work:
         results = _ingest_into(
