@@ -40,9 +40,9 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 """The columns of a results file, in order."""
 QUARANTINE_COLUMNS = ["source", "row", "field", "rule", "value", "reason"]
-FOUND = ("发现问题，已责令改正", "发现问题，待后续处理")
+FOUND = PROBLEM_RESULTS[:2]  # found and ordered corrected, found and pending
 """Results that name failed items (the others find a problem no checklist item records)."""
-NEEDS_NO_ITEMS = ("通过登记的住所（经营场所）无法联系", "不配合检查，情节严重")
+NEEDS_NO_ITEMS = PROBLEM_RESULTS[2:]  # unreachable, refused the inspection
 INSPECTION_COLUMNS = {
     "name": "企业名称", "credit_code": "统一社会信用代码", "task": "抽查任务编号",
     "inspected_on": "抽查日期", "result": "检查结果", "inspectors": "检查人员执法证号",

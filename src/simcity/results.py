@@ -21,12 +21,7 @@ import pandas as pd
 
 from .activity import CLEAN_RESULTS, CLEAN_WEIGHTS, PROBLEM_RESULTS, PROBLEM_WEIGHTS
 
-RESULT_COLUMNS = [
-    "credit_code", "name", "task", "inspected_on", "inspectors", "items_checked",
-    "items_failed", "result", "recorded_on",
-]  # fmt: skip
-"""The columns of a bureau's results file (what `record-results` reads)."""
-UNREACHABLE = "通过登记的住所（经营场所）无法联系"
+UNREACHABLE = PROBLEM_RESULTS[2]  # cannot be reached at the registered address: no item checked
 STREAM = 15485863
 """The results' own random stream (with the city's seed): the rest of the city is unchanged."""
 
@@ -89,7 +84,8 @@ def plan_results(
         seed: the city's seed.
 
     Returns:
-        One row per reported visit (and per mistake), in `RESULT_COLUMNS`, as text.
+        One row per reported visit (and per mistake), as text, in the columns
+        `riskdraw.inspection.recording.RESULT_COLUMNS` reads.
     """
     rng = np.random.default_rng([seed, STREAM, 1])
     reported = visits[rng.random(len(visits)) >= settings.unreported_share].reset_index(drop=True)

@@ -381,8 +381,4 @@ def test_every_visit_gets_one_fused_checklist_of_its_domains(planned):
     assert report["fused_visits"] == len(visits)
     assert report["single_domain_visits"] == visits["domains"].map(len).sum()
     assert report["items_after"] == len(lists) < report["items_before"]
-    assert "一表通行" in said_text(output)
-
-
-def said_text(output: str) -> str:
-    return " ".join(output.split())
+    assert "一表通行" in " ".join(output.split())
