@@ -226,6 +226,11 @@ class SimulateParams(_Strict):
         default_factory=list,
         description="rounds (1 = the first) drawn with probabilities that rise with the risk",
     )
+    planned_rounds: list[int] = Field(
+        default_factory=list,
+        description="rounds (1 = the first) the simulator leaves to the product's plan: their "
+        "truth is drawn, their inspections come from the plan's results (`simulate-rounds`)",
+    )
     random_hit_rate: float = Field(gt=0, lt=1)
     inspectors_per_1000: float = Field(gt=0)
     inspectors_per_visit: int = Field(ge=1)
@@ -248,6 +253,14 @@ class SimulateParams(_Strict):
             raise ValueError("rounds must fall inside the history window")
         if any(not 1 <= r <= len(self.rounds) for r in self.targeted_rounds):
             raise ValueError(f"targeted_rounds must be between 1 and {len(self.rounds)}")
+        if any(not 1 <= r <= len(self.rounds) for r in self.planned_rounds):
+            raise ValueError(f"planned_rounds must be between 1 and {len(self.rounds)}")
+        if set(self.planned_rounds) & set(self.targeted_rounds):
+            raise ValueError("a round is either targeted by the simulator or planned, not both")
+        if self.planned_rounds and sorted(self.planned_rounds) != list(
+            range(len(self.rounds) - len(self.planned_rounds) + 1, len(self.rounds) + 1)
+        ):
+            raise ValueError("planned_rounds must be the last rounds (the rounds after the reform)")
         names = [d.name for d in self.drivers]
         if len(set(names)) != len(names):
             raise ValueError(f"drivers named twice: {names}")
@@ -395,6 +408,11 @@ class TrainParams(_Strict):
     seed: int
     calibration_rounds: int = Field(ge=1)
     cutoffs: dict[str, float] = Field(description="class -> probability at which it begins")
+    weighting: Literal["inverse_inclusion", "none"] = Field(
+        default="inverse_inclusion",
+        description="each inspection weighted by 1 / its inclusion probability, or all alike "
+        "(`none`: the unweighted arm of `simulate-rounds`, which shows what the weights prevent)",
+    )
 
     @model_validator(mode="after")
     def _classes(self) -> TrainParams:
@@ -520,6 +538,30 @@ class RoundResultsParams(_Strict):
         return self
 
 
+class SimulateRoundsParams(_Strict):
+    """The `simulate_rounds` section: consecutive rounds after the reform in a simulated city of
+    their own (the `simulate` section's, with these rounds added as planned rounds), each
+    drawn by the plan, its results recorded and ingested, the model retrained; once with the
+    inspections weighted by their inclusion probabilities and once without."""
+
+    entities: int = Field(gt=0, description="the loop city's enterprises")
+    rounds: list[dt.date] = Field(min_length=1, description="the rounds after the reform")
+    arms: list[Literal["inverse_inclusion", "none"]] = Field(
+        min_length=1, description="the training weightings compared (`train.weighting`)"
+    )
+    after_days: int = Field(
+        ge=1, le=730, description="the loop city's records go on this long after its last round"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SimulateRoundsParams:
+        if sorted(set(self.rounds)) != self.rounds:
+            raise ValueError("rounds must be strictly increasing")
+        if len(set(self.arms)) != len(self.arms):
+            raise ValueError(f"an arm named twice: {self.arms}")
+        return self
+
+
 class PublishParams(_Strict):
     """The `publish` section: the publication rule and the unit a round's results come from."""
 
@@ -564,6 +606,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "screen": ScreenParams,
     "plan": PlanParams,
     "round_results": RoundResultsParams,
+    "simulate_rounds": SimulateRoundsParams,
     "publish": PublishParams,
     "chicago": ChicagoParams,
 }

@@ -36,6 +36,14 @@ def profile(
     screening_only: Annotated[
         bool, typer.Option("--screening-only", help="only the screening date's snapshot")
     ] = False,
+    reuse: Annotated[
+        Path | None,
+        typer.Option(
+            help="an earlier profile whose round snapshots (same date and task) are copied, not "
+            "built: only where every event added since is known after those rounds' labels "
+            "(`simulate-rounds`)"
+        ),
+    ] = None,
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
     progress: Annotated[bool, PROGRESS] = True,
     verbose: Annotated[bool, VERBOSE] = False,
@@ -50,7 +58,7 @@ def profile(
     that city's adapter (src/cities/) instead: ENTITIES and PAGE are not used.
     """
     from riskdraw.io import write_json
-    from riskdraw.outputs import check_file_outputs
+    from riskdraw.outputs import check_file_outputs, require_complete
 
     setup_logging(verbose)
     settings = load("profile", params)
@@ -68,7 +76,9 @@ def profile(
     from riskdraw.features.attributes import catalogue, catalogue_markdown
     from riskdraw.features.profile import run_profile
 
-    result, attrs = run_profile(settings, entities, out, screening_only, progress)
+    if reuse is not None:
+        require_complete(reuse, "profile", "profile --reuse")
+    result, attrs = run_profile(settings, entities, out, screening_only, progress, reuse)
     write_json(report, result)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(catalogue_markdown(catalogue(attrs)), encoding="utf-8")

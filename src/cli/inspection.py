@@ -492,14 +492,17 @@ def evaluate_plan(
     from riskdraw.inspection.tracking import log_plan_truth
     from riskdraw.io import read_json, write_json
     from riskdraw.outputs import require_complete
-    from riskdraw.training.evaluation import simulated_truth
+    from riskdraw.training.evaluation import simulated_truth, truth_round
 
     require_complete(plan_folder, "plan", "evaluate-plan")
     made = read_json(plan_folder / "plan.json")
     inclusion = pd.read_csv(plan_folder / "inclusion.csv", dtype={"entity_id": str})
     settings = PlanParams.model_validate(made["draw"]["params"])
     result = plan_against_truth(
-        inclusion, simulated_truth(truth, entities, 0), settings, made["cutoffs"]
+        inclusion,
+        simulated_truth(truth, entities, truth_round(truth, made["screening_date"])),
+        settings,
+        made["cutoffs"],
     )
     result |= {k: made[k] for k in ("model_name", "model_version", "data_version",
                                     "screening_date", "policy", "capacity")}  # fmt: skip

@@ -93,6 +93,14 @@ def train(
         "reports/tuning.json"
     ),
     report: Annotated[Path, typer.Option(help="the training report")] = Path("reports/train.json"),
+    all_rounds: Annotated[
+        bool,
+        typer.Option(
+            "--all-rounds",
+            help="learn from every labelled round, holding none out (`simulate-rounds`: each "
+            "model is judged on the round it plans)",
+        ),
+    ] = False,
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
     verbose: Annotated[bool, VERBOSE] = False,
 ) -> None:
@@ -117,7 +125,7 @@ def train(
 
     setup_logging(verbose)
     settings = load("train", params)
-    holdout = load("tune", params).holdout_rounds
+    holdout = 0 if all_rounds else load("tune", params).holdout_rounds
     tuned = read_json(tuning)
     frame = round_snapshots(profile, "train")
     trained = run_train(

@@ -52,7 +52,8 @@ def simulate_results(
     """Simulated city only: the bureaus' results of a plan's visits, from the truth.
 
     Whether a visited enterprise breaks the rules is drawn from its true probability at the
-    screening date; the items checked are its visit's fused checklist (the plan's
+    screening date (at a planned round's date, `simulate.planned_rounds`, the round's own
+    truth); the items checked are its visit's fused checklist (the plan's
     checklists.csv). Reads params.yaml `round_results` (the visits' days after the plan, the
     recording lags, the late share, the unreported share, the mixed date styles and the rows no
     plan allows: a visit reported twice, an enterprise not drawn, an inspector not assigned, a
@@ -70,7 +71,7 @@ def simulate_results(
     seed = load("simulate", params).seed
     made, visits = _plan(plan, "simulate-results")
     check_file_outputs({"--out": out}, {"--plan": plan, "--truth": truth})
-    by_code = screening_violations(truth, seed)
+    by_code = screening_violations(truth, seed, made["screening_date"])
     lists = pd.read_csv(plan / "checklists.csv", usecols=["entity_id"], dtype=str)
     items = visits.set_index("entity_id")["credit_code"].reindex(lists["entity_id"])
     per_visit = items.value_counts()

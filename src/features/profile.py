@@ -19,6 +19,7 @@ Ibis supports. No Python loop touches a row.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import ibis
@@ -312,12 +313,17 @@ def write_profile(
     snaps: pd.DataFrame,
     out: Path,
     progress: bool = True,
+    reuse: Path | None = None,
 ) -> list[Attribute]:
     """Build and write the profile one as-of date at a time, as a Parquet dataset `out/`
     (one file per date: `as_of=YYYY-MM-DD.parquet`), so that memory holds one snapshot.
 
     The folder is written beside `out` and swapped in whole on success (a failed run leaves
-    the old profile), ending with its completion manifest.
+    the old profile), ending with its completion manifest. With `reuse` (an earlier profile),
+    a round snapshot that profile already holds for the same date and task is copied from it
+    instead of built: right only when every event added since is known after that round's
+    labels were (the rounds loop, whose new events are later rounds' results; its test checks
+    the copies against a full build).
 
     Returns the attributes, in column order.
 
@@ -334,16 +340,40 @@ def write_profile(
     with staged_folder(out, inputs) as work:
         for i in tqdm(range(len(snaps)), desc="profile", unit="snapshot", disable=not progress):
             one = snaps.iloc[[i]].reset_index(drop=True)
-            table, attrs = build_profile(con, events, entities, one)
             date = pd.Timestamp(one["as_of_date"].iloc[0]).date().isoformat()
-            table.to_parquet(work / f"as_of={date}.parquet")
+            if _reusable(reuse, one, date):
+                name = f"as_of={date}.parquet"
+                shutil.copyfile(Path(reuse) / name, work / name)
+            else:
+                table, attrs = build_profile(con, events, entities, one)
+                table.to_parquet(work / f"as_of={date}.parquet")
             rows[date] = pq.read_metadata(work / f"as_of={date}.parquet").num_rows
+        if not attrs:  # every snapshot copied: the attributes are the copies' columns
+            names = pq.read_schema(work / f"as_of={date}.parquet").names
+            catalogued = _catalogued(names)
+            attrs = [catalogued[n] for n in names if n in catalogued]
         write_completion(work, "profile", inputs, counts={"rows_by_as_of_date": rows})
     return attrs
 
 
+def _reusable(reuse: Path | None, snapshot: pd.DataFrame, date: str) -> bool:
+    """Whether an earlier profile holds this round snapshot (same date, same task)."""
+    import pyarrow.parquet as pq
+
+    path = Path(reuse or "") / f"as_of={date}.parquet"
+    if reuse is None or snapshot["snapshot"].iloc[0] != "round" or not path.exists():
+        return False
+    tasks = pq.read_table(path, columns=["snapshot", "task"]).to_pandas().drop_duplicates()
+    return tasks.to_dict("records") == [{"snapshot": "round", "task": snapshot["task"].iloc[0]}]
+
+
 def run_profile(
-    settings, entities: Path, out: Path, screening_only: bool = False, progress: bool = True
+    settings,
+    entities: Path,
+    out: Path,
+    screening_only: bool = False,
+    progress: bool = True,
+    reuse: Path | None = None,
 ) -> tuple[dict, list[Attribute]]:
     """The `profile` stage: every snapshot of resolve's output written to `out`, and its report.
 
@@ -364,7 +394,9 @@ def run_profile(
     con = connect(settings.memory_limit, settings.threads or None)
     events = Path(entities) / "events"
     snaps = snapshots(con, events, settings.screening_date, settings.rounds and not screening_only)
-    attrs = write_profile(con, events, Path(entities) / "entities.parquet", snaps, out, progress)
+    attrs = write_profile(
+        con, events, Path(entities) / "entities.parquet", snaps, out, progress, reuse
+    )
     import pyarrow.parquet as pq
 
     keys = ["as_of_date", "snapshot", "task"]

@@ -266,19 +266,26 @@ def violation_rate(accepted: pd.DataFrame) -> dict:
     """The share of enterprises breaking the rules among those the plan could visit (open,
     not cooled off), estimated from the round's results: each result weighted by the inverse of
     its recorded inclusion probability (a visit outside the draw stands for itself), Hajek's
-    ratio estimator with a 95% interval (Poisson-sampling variance); beside it the plain share
-    of the visits, which a risk-targeted draw biases upward."""
-    from riskdraw.training.metrics import ht_mean, ht_standard_error
+    ratio estimator, its standard error (Poisson-sampling variance) and a 95% interval
+    (Wilson's, with Kish's effective sample size: a plan's few low-risk visits at the floor
+    carry much of the estimate, and the interval stays as wide as what they can tell); beside
+    it the plain share of the visits, which a risk-targeted draw biases upward."""
+    from riskdraw.training.metrics import (
+        effective_size,
+        ht_mean,
+        ht_standard_error,
+        weighted_wilson_interval,
+    )
 
     y = accepted["problem"].to_numpy(dtype=float)
     pi = accepted["inclusion_probability"].to_numpy(dtype=float)
     if not len(y):
         return {"estimate": None, "standard_error": None, "ci95": None, "plain_share": None}
-    estimate, se = ht_mean(y, pi), ht_standard_error(y, pi)
     return {
-        "estimate": estimate,
-        "standard_error": se,
-        "ci95": [max(0.0, estimate - 1.96 * se), min(1.0, estimate + 1.96 * se)],
+        "estimate": ht_mean(y, pi),
+        "standard_error": ht_standard_error(y, pi),
+        "ci95": list(weighted_wilson_interval(y, pi)),
+        "effective_size": effective_size(pi),
         "plain_share": float(y.mean()),
         "results": len(y),
     }

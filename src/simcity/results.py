@@ -36,13 +36,21 @@ def _styled(days: np.ndarray, rng: np.random.Generator, mixed_share: float) -> n
     return np.where(pick < mixed_share / 2, slash, np.where(pick < mixed_share, chinese, iso))
 
 
-def screening_violations(truth: Path, seed: int) -> pd.Series:
-    """Per credit code, whether the enterprise breaks the rules at the screening date (the
-    truth folder's screening round, `violations`)."""
+def screening_violations(truth: Path, seed: int, as_of: str | None = None) -> pd.Series:
+    """Per credit code, whether the enterprise breaks the rules when the plan's visits go out:
+    at a planned round (`simulate.planned_rounds`) whose as-of date is the plan's, the round's
+    own truth; otherwise the truth folder's screening round (`violations`)."""
     probabilities = pd.read_parquet(Path(truth) / "probabilities.parquet")
     registry = pd.read_parquet(Path(truth) / "entities.parquet",
                                columns=["entity_uid", "credit_code"])  # fmt: skip
-    bad = violations(probabilities[probabilities["round"] == 0], seed)
+    planned = probabilities[
+        (probabilities["as_of_date"] == pd.Timestamp(as_of or "1900-01-01"))
+        & (probabilities["round"] > 0)
+    ]
+    if len(planned):
+        bad = pd.Series(planned["violates"].to_numpy(dtype=bool), index=planned["entity_uid"])
+    else:
+        bad = violations(probabilities[probabilities["round"] == 0], seed)
     return pd.Series(bad.reindex(registry["entity_uid"], fill_value=False).to_numpy(dtype=bool),
                      index=registry["credit_code"].to_numpy())  # fmt: skip
 

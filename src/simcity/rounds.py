@@ -146,6 +146,23 @@ def run_rounds(
         violates = rng.random(n) < p_full
 
         frame = np.flatnonzero(open_)
+        truth.append(
+            pd.DataFrame(
+                {
+                    "entity_uid": frame.astype(np.int32),
+                    "round": number,
+                    "as_of_date": as_of,
+                    "p_full": p_full[frame],
+                    "p_known": p_known[frame],
+                    "violates": violates[frame],
+                    "intercept": b0,
+                }
+            )
+        )
+        if number in p.planned_rounds:
+            # After the reform the product draws the round (`riskdraw simulate-rounds`): the
+            # truth is set, the visits and what follows from them come from its plan.
+            continue
         size = round(p.draw_rate * len(frame))
         if number in p.targeted_rounds:
             # A risk-targeted draw (Poisson sampling): each enterprise drawn on its own, with a
@@ -211,19 +228,6 @@ def run_rounds(
             ),
         )
         derive_dishonesty(listing_rng, world, unreachable)
-        truth.append(
-            pd.DataFrame(
-                {
-                    "entity_uid": frame.astype(np.int32),
-                    "round": number,
-                    "as_of_date": as_of,
-                    "p_full": p_full[frame],
-                    "p_known": p_known[frame],
-                    "violates": violates[frame],
-                    "intercept": b0,
-                }
-            )
-        )
     return pd.concat(truth, ignore_index=True)
 
 

@@ -31,6 +31,7 @@ from .metrics import (
     ht_mean,
     ranking_metrics,
     reordering_measures,
+    weighted_wilson_interval,
 )
 from .rounds import RoundSplit, population
 from .scoring import SCORES, ScoringModel, score
@@ -233,6 +234,14 @@ def oracle_ratios(
     }
 
 
+def truth_round(truth: Path, as_of: str) -> int:
+    """The simulated round whose as-of date is `as_of` (a planned round of `simulate-rounds`),
+    or 0, the screening date's truth (evaluation code only)."""
+    p = pd.read_parquet(Path(truth) / "probabilities.parquet", columns=["round", "as_of_date"])
+    hit = p.loc[p["as_of_date"] == pd.Timestamp(as_of), "round"]
+    return int(hit.iloc[0]) if len(hit) else 0
+
+
 def simulated_truth(truth: Path, entities: Path, round_number: int) -> pd.DataFrame:
     """The simulator's probabilities of one round (1 = the first labelled round) per
     entity_id, matched on the credit code (evaluation code only).
@@ -382,3 +391,90 @@ def run_evaluate(
         slices=result["slices"],
         gates=promotion_gates(out, result["slices"], rival_rate, rival_version, settings.gates),
     )
+
+
+def loop_round(
+    visited: pd.DataFrame,
+    frame: pd.DataFrame,
+    plan: dict,
+    plan_truth: dict,
+    results: dict,
+    weighting: str,
+    drawn_status: str = "drawn",
+) -> dict:
+    """One round of the rounds loop judged when its results are back (`simulate-rounds`).
+
+    Args:
+        visited: the round's accepted results: `risk_class` (the plan's), `probability` (the
+            model's when it planned), `inclusion_probability` and `problem`.
+        frame: every enterprise the plan could visit: `risk_class`, `probability`, and the
+            simulated truth's `violates` (evaluation only).
+        plan, plan_truth, results: the round's plan.json, plan-truth.json and results.json.
+        weighting: the arm's `train.weighting`; `none` also takes the plain share of the
+            visits as its estimate of the violation rate, as an analysis blind to the draw's
+            probabilities would.
+        drawn_status: the status of the drawn visits in `results["by_status"]` (the others
+            came outside the draw).
+
+    Returns the round's figures: by the plan's class, the hit rate observed (Horvitz-Thompson
+    among the visits of the class, and the plain share), expected (the model's mean
+    probability over the class) and true (the truth's rate over the class); the plan's hit
+    rate observed and expected; calibration: the error of the model's probabilities on the
+    results (weighted by 1 / inclusion probability) and the model's mean probability over the
+    frame less the truth's rate; the oracle and plan oracle ratios; both estimates of the
+    violation rate with their 95% intervals, against the truth.
+    """
+    y = visited["problem"].to_numpy(dtype=int)
+    pi = visited["inclusion_probability"].to_numpy(dtype=float)
+    p = visited["probability"].to_numpy(dtype=float)
+    truth_rate = float(frame["violates"].mean())
+    predicted_rate = float(frame["probability"].mean())
+    rate = results["violation_rate"]
+    plain = float(y.mean())
+    plain_ci = list(weighted_wilson_interval(y, np.ones(len(y))))  # every visit alike
+    estimate, ci = (rate["estimate"], rate["ci95"]) if weighting != "none" else (plain, plain_ci)
+    drawn = results["by_status"].get(drawn_status, {})
+    classes = visited["risk_class"].to_numpy()
+
+    def by_class(values) -> dict:
+        return {c: values(c) for c in RISK_CLASSES}
+
+    def observed(c):
+        return ht_mean(y[classes == c], pi[classes == c]) if (classes == c).any() else None
+
+    def plain_in(c):
+        return float(y[classes == c].mean()) if (classes == c).any() else None
+
+    def mean_of(column: str):
+        means = frame.groupby("risk_class")[column].mean()
+        return lambda c: float(means[c]) if c in means else None
+
+    return {
+        "weighting": weighting,
+        "visits": len(visited),
+        "drawn_visits": drawn.get("visits", 0),
+        "visits_by_class": by_class(lambda c: int((classes == c).sum())),
+        "hit_rate_by_class_observed": by_class(observed),
+        "hit_rate_by_class_plain": by_class(plain_in),
+        "hit_rate_by_class_expected": by_class(mean_of("probability")),
+        "hit_rate_by_class_truth": by_class(mean_of("violates")),
+        "hit_rate_plan_observed": drawn.get("hit_rate"),
+        "hit_rate_plan_expected": plan["expected_hit_rate"],
+        "calibration_error": calibration_error(y, p, 1 / pi),
+        # The model's expected violation rate among the enterprises the plan could visit
+        # against the truth's: what a model that learns its own targeting gets wrong first.
+        "predicted_rate": predicted_rate,
+        "calibration_in_the_large": predicted_rate - truth_rate,
+        **ranking_metrics(y, p, 1 / pi),
+        "oracle_ratio": plan_truth["picks_at_capacity"]["oracle_ratio"],
+        "plan_oracle_ratio": plan_truth["plan_oracle_ratio"],
+        "violation_rate_truth": truth_rate,
+        "violation_rate_estimate": estimate,
+        "violation_rate_ci95": ci,
+        "violation_rate_covered": bool(ci[0] <= truth_rate <= ci[1]),
+        "violation_rate_weighted": rate["estimate"],
+        "violation_rate_weighted_ci95": rate["ci95"],
+        "violation_rate_effective_size": rate["effective_size"],
+        "violation_rate_plain": plain,
+        "violation_rate_plain_ci95": plain_ci,
+    }

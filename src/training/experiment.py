@@ -134,7 +134,7 @@ def run_train(
     ).fit(
         fit,
         fit["problem"].to_numpy(dtype=int),
-        sample_weight=weights(fit),
+        sample_weight=weights(fit) if settings.weighting == "inverse_inclusion" else None,
         rounds=fit["as_of_date"].to_numpy(),
     )
     calibrated_on = set(model.calibrated_on_)
@@ -145,6 +145,7 @@ def run_train(
         "held_out_rounds": [str(d.date()) for d in split.holdout],
         "fit_rows": len(fit),
         "calibration_rows": int(fit["as_of_date"].isin(calibrated_on).sum()),
+        "weighting": settings.weighting,
     }
     scoring = ScoringModel(
         model,

@@ -32,6 +32,29 @@ def ht_standard_error(y: np.ndarray, inclusion: np.ndarray) -> float:
     return float(np.sqrt(np.sum((1 - pi) / pi**2 * residual**2)) / np.sum(1 / pi))
 
 
+def effective_size(inclusion: np.ndarray) -> float:
+    """Kish's effective sample size of a weighted draw, (sum w)^2 / sum(w^2) with w = 1 / pi:
+    how many visits of a uniform draw the weighted ones are worth."""
+    w = 1.0 / np.asarray(inclusion, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w**2)) if len(w) else 0.0
+
+
+def weighted_wilson_interval(
+    y: np.ndarray, inclusion: np.ndarray, z: float = 1.96
+) -> tuple[float, float]:
+    """A confidence interval for a population share estimated by `ht_mean` from 0/1 outcomes:
+    Wilson's score interval around the estimate, with Kish's effective sample size in place of
+    the number of visits. Where a few heavily weighted visits (a plan's low-risk floor) carry
+    the estimate, the normal interval of `ht_standard_error` collapses when they happen to
+    find nothing; this one stays as wide as what those few visits can tell."""
+    p, n = ht_mean(y, inclusion), effective_size(inclusion)
+    if not n:
+        return float("nan"), float("nan")
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def capacity_threshold(population_scores: np.ndarray, capacity: float) -> float:
     """The score at or above which an enterprise is among the `capacity` share of the
     population scored highest (the enterprises the inspectors can visit)."""

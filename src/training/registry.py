@@ -133,3 +133,12 @@ def record_gates(name: str, version: str, gates: dict[str, dict]) -> bool:
     if passed:
         client.set_registered_model_alias(name, CHAMPION, version)
     return passed
+
+
+def make_champion(name: str, version: str, why: str) -> None:
+    """Move `champion` to a version without the held-out gates, saying why on the version (the
+    rounds loop: each round's model is judged on the round it plans, after the fact)."""
+    client = MlflowClient()
+    client.set_model_version_tag(name, version, "promoted", "true")
+    client.set_model_version_tag(name, version, "promoted_because", why)
+    client.set_registered_model_alias(name, CHAMPION, version)

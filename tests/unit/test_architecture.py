@@ -138,8 +138,9 @@ def test_walled_packages_reach_the_truth_only_from_their_evaluation_code(package
             assert "simcity" not in path.read_text(encoding="utf-8"), path
 
 
-SIMULATOR_STAGES = {"simulate", "results"}
-"""The simulator's own stages: the city and the bureaus' results of a plan, made from the truth."""
+SIMULATOR_STAGES = {"simulate", "results", "rounds"}
+"""The simulator's own stages: the city, the bureaus' results of a plan, made from the truth,
+and the rounds loop (a simulated city of its own, its rounds judged against its truth)."""
 
 
 @pytest.mark.parametrize("stage", sorted(set(STAGES) - EVALUATION_STAGES - SIMULATOR_STAGES))

@@ -24,6 +24,12 @@ def test_the_project_params_are_valid():
         ({"colour": "red"}, r"simulate\.colour: Extra inputs are not permitted"),
         ({"rounds": ["2021-09-01", "2020-09-01"]}, r"rounds must be strictly increasing"),
         ({"rounds": ["2030-01-01"]}, r"rounds must fall inside the history window"),
+        ({"planned_rounds": [8]}, r"planned_rounds must be between 1 and 7"),
+        ({"planned_rounds": [3]}, r"planned_rounds must be the last rounds"),
+        (
+            {"planned_rounds": [7], "targeted_rounds": [7]},
+            r"a round is either targeted by the simulator or planned, not both",
+        ),
         (
             {"interactions": [{"drivers": ["age_years", "moon_phase"], "effect": 1}]},
             r"interaction names 'moon_phase', which is not a driver",
@@ -56,3 +62,17 @@ def test_an_override_file_is_merged_over_the_section(tmp_path):
     assert params.mess.fullwidth == 0.5
     assert params.mess.name_typo == load_section("simulate", PARAMS).mess.name_typo
     assert [d.name for d in params.drivers] == ["utility_arrears_365"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"rounds": ["2026-03-01", "2025-09-01"]}, r"rounds must be strictly increasing"),
+        ({"arms": ["none", "none"]}, r"an arm named twice"),
+        ({"arms": ["halfway"]}, r"simulate_rounds\.arms\.0: Input should be"),
+        ({"after_days": 0}, r"simulate_rounds\.after_days: Input should be greater than"),
+    ],
+)
+def test_the_rounds_loop_refuses_bad_rounds_and_arms(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_section("simulate_rounds", PARAMS, **overrides)

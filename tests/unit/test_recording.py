@@ -213,3 +213,34 @@ def test_the_weighted_estimate_is_unbiased_over_draws_and_the_plain_share_is_not
     assert abs(np.mean(estimates) - truth) < 3 * spread + 0.002
     assert 0.88 <= covered / len(estimates) <= 0.99
     assert np.mean(plain) > truth + 0.15
+
+
+def test_the_interval_holds_when_a_few_floor_visits_carry_the_estimate():
+    """A small city whose plan visits a handful of low-risk enterprises at the floor, each
+    standing for ~200: when they happen to find nothing the normal interval of the Poisson
+    variance collapses (it covers the truth about half the time); Wilson's interval with Kish's
+    effective sample size stays as wide as those visits can tell."""
+    from riskdraw.inspection.allocation import optimal
+    from riskdraw.inspection.draw import draw
+    from riskdraw.inspection.recording import violation_rate
+
+    rng = np.random.default_rng(7)
+    n = 1000
+    p = rng.beta(0.6, 3.0, n)
+    y = rng.random(n) < p
+    truth = y.mean()
+    pi = optimal(p + rng.normal(0, 0.05, n), 35, 0.005, 0.95).inclusion
+    ids = np.array([f"E{i:05d}" for i in range(n)])
+    wilson = normal = 0
+    draws = 200
+    for seed in range(draws):
+        taken = draw(ids, pi, f"{seed:064x}")
+        rate = violation_rate(
+            pd.DataFrame({"problem": y[taken], "inclusion_probability": pi[taken]})
+        )
+        wilson += rate["ci95"][0] <= truth <= rate["ci95"][1]
+        e, se = rate["estimate"], rate["standard_error"]
+        normal += e - 1.96 * se <= truth <= e + 1.96 * se
+        assert rate["effective_size"] < len(taken)
+    assert wilson / draws >= 0.9
+    assert normal / draws < 0.75
