@@ -254,14 +254,20 @@ def _profile(entities: Path, out: Path, params: Path, reuse: Path | None = None)
 
 def _visitable(plan: Path, scores: Path, violates):
     """The enterprises the plan could visit (not cooled off), with the model's class and
-    probability and, from the truth by credit code, whether each breaks the rules."""
+    probability, whether each was in the draw and, from the truth by credit code, whether
+    each breaks the rules."""
     import pandas as pd
+
+    from riskdraw.inspection.planning import DRAWN, NOT_DRAWN
 
     inclusion = pd.read_csv(plan / "inclusion.csv", dtype={"entity_id": str})
     frame = inclusion[inclusion["status"] != "cool-off"]
     codes = pd.read_parquet(scores / "scores.parquet", columns=["entity_id", "credit_code"])
     frame = frame.merge(codes, on="entity_id", how="left")
-    return frame.assign(violates=violates.reindex(frame["credit_code"]).to_numpy(dtype=bool))
+    return frame.assign(
+        violates=violates.reindex(frame["credit_code"]).to_numpy(dtype=bool),
+        in_draw=frame["status"].isin([DRAWN, NOT_DRAWN]).to_numpy(),
+    )
 
 
 def _run(command: str, *args) -> None:

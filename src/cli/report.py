@@ -18,8 +18,10 @@ from ._tables import (
     plan_summary,
     plan_truth_summary,
     profile_summary,
+    publication_summary,
     quality_summary,
     resolve_summary,
+    results_summary,
     screen_summary,
     selection_summary,
 )
@@ -39,8 +41,8 @@ def summary(
 ) -> None:
     """Print what the pipeline built: the city, governed data, one file per enterprise, the
     profile, the 12 factors, the model against its baselines and its evaluation on the
-    held-out round, the city screened and the plan for the next round (each section as far as
-    the pipeline has run)."""
+    held-out round, the city screened and the plan for the next round, its results and their
+    publication, and the rounds loop (each section as far as the pipeline has run)."""
     if not simulate_report.exists():
         console.print(f"[red]{simulate_report} not found[/red]: run `make run` (dvc repro) first")
         raise typer.Exit(1)
@@ -100,3 +102,31 @@ def summary(
         plan_summary(read_json(reports / "plan.json"))
         if (reports / "plan-truth.json").exists():
             plan_truth_summary(read_json(reports / "plan-truth.json"))
+    if (reports / "results.json").exists():
+        results_summary(read_json(reports / "results.json"))
+    if (reports / "publication.json").exists():
+        publication_summary(read_json(reports / "publication.json"))
+    if (reports / "rounds.json").exists():
+        _rounds(read_json(reports / "rounds.json"))
+
+
+def _rounds(result: dict) -> None:
+    """The rounds loop: per arm and round, the estimate of the violation rate against the truth
+    and the model's calibration (reports/rounds.md has every figure)."""
+    console.rule(f"[bold]three rounds after the reform ({result['entities']:,}-enterprise city)")
+    table = Table("arm", "round", "visits", "plan hit rate obs / exp", "calibration in the large",
+                  "estimate (95%)", "truth")  # fmt: skip
+    for arm, rows in result["arms"].items():
+        for r in rows:
+            low, high = r["violation_rate_ci95"]
+            colour = "green" if r["violation_rate_covered"] else "red"
+            table.add_row(
+                arm,
+                str(r["round"]),
+                f"{r['visits']:,}",
+                f"{r['hit_rate_plan_observed']:.1%} / {r['hit_rate_plan_expected']:.1%}",
+                f"{r['calibration_in_the_large']:+.3f}",
+                f"[{colour}]{r['violation_rate_estimate']:.1%} ({low:.1%}-{high:.1%})[/{colour}]",
+                f"{r['violation_rate_truth']:.1%}",
+            )
+    console.print(table)

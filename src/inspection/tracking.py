@@ -123,10 +123,11 @@ def rounds_markdown(result: dict) -> str:
     lines = [
         f"Rounds after the reform in a simulated city of {result['entities']:,} enterprises, "
         "each drawn by the plan on the model retrained with every round's results so far. By "
-        "the plan's class: the hit rate observed (Horvitz-Thompson among the class's visits) / "
-        "expected (the model's mean probability over the class) / true (the simulated truth's "
-        "rate over the class). Calibration: the error of the model's probabilities on the "
-        "round's results (weighted by 1 / inclusion probability) and the model's mean "
+        "the plan's class, the hit rate of the drawn visits: observed / expected by the plan "
+        "(the model's probabilities weighted by the inclusion probabilities) / expected by the "
+        "simulated truth (weighted alike). Calibration: the error of the model's "
+        "probabilities on the round's results (weighted by 1 / inclusion probability) and the "
+        "model's mean "
         "probability over the enterprises the plan could visit less the truth's rate, both "
         f"against the gate {gate:.2f} (✗ beyond it). The violation rate among those "
         "enterprises: the arm's estimate and its 95% interval (✗: the truth outside it).",

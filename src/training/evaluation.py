@@ -407,7 +407,8 @@ def loop_round(
     Args:
         visited: the round's accepted results: `risk_class` (the plan's), `probability` (the
             model's when it planned), `inclusion_probability` and `problem`.
-        frame: every enterprise the plan could visit: `risk_class`, `probability`, and the
+        frame: every enterprise the plan could visit: `risk_class`, `probability`,
+            `inclusion_probability`, `in_draw` (not visited outside the draw), and the
             simulated truth's `violates` (evaluation only).
         plan, plan_truth, results: the round's plan.json, plan-truth.json and results.json.
         weighting: the arm's `train.weighting`; `none` also takes the plain share of the
@@ -416,9 +417,9 @@ def loop_round(
         drawn_status: the status of the drawn visits in `results["by_status"]` (the others
             came outside the draw).
 
-    Returns the round's figures: by the plan's class, the hit rate observed (Horvitz-Thompson
-    among the visits of the class, and the plain share), expected (the model's mean
-    probability over the class) and true (the truth's rate over the class); the plan's hit
+    Returns the round's figures: by the plan's class, the hit rate of the drawn visits
+    observed, expected by the plan (the model's probabilities weighted by the inclusion
+    probabilities) and expected by the truth (the truth weighted alike); the plan's hit
     rate observed and expected; calibration: the error of the model's probabilities on the
     results (weighted by 1 / inclusion probability) and the model's mean probability over the
     frame less the truth's rate; the oracle and plan oracle ratios; both estimates of the
@@ -434,30 +435,34 @@ def loop_round(
     plain_ci = list(weighted_wilson_interval(y, np.ones(len(y))))  # every visit alike
     estimate, ci = (rate["estimate"], rate["ci95"]) if weighting != "none" else (plain, plain_ci)
     drawn = results["by_status"].get(drawn_status, {})
+    is_drawn = (visited["status"] == drawn_status).to_numpy()
     classes = visited["risk_class"].to_numpy()
 
     def by_class(values) -> dict:
         return {c: values(c) for c in RISK_CLASSES}
 
     def observed(c):
-        return ht_mean(y[classes == c], pi[classes == c]) if (classes == c).any() else None
+        found = y[is_drawn & (classes == c)]
+        return float(found.mean()) if len(found) else None
 
-    def plain_in(c):
-        return float(y[classes == c].mean()) if (classes == c).any() else None
+    def expected(c):
+        return plan["by_class"].get(c, {}).get("expected_hit_rate")
 
-    def mean_of(column: str):
-        means = frame.groupby("risk_class")[column].mean()
-        return lambda c: float(means[c]) if c in means else None
+    def true(c):
+        draw = frame[frame["risk_class"] == c]
+        weight = draw["inclusion_probability"].to_numpy(dtype=float) * draw["in_draw"]
+        if not weight.sum():
+            return None
+        return float(weight @ draw["violates"].to_numpy(dtype=float) / weight.sum())
 
     return {
         "weighting": weighting,
         "visits": len(visited),
         "drawn_visits": drawn.get("visits", 0),
-        "visits_by_class": by_class(lambda c: int((classes == c).sum())),
+        "drawn_visits_by_class": by_class(lambda c: int((is_drawn & (classes == c)).sum())),
         "hit_rate_by_class_observed": by_class(observed),
-        "hit_rate_by_class_plain": by_class(plain_in),
-        "hit_rate_by_class_expected": by_class(mean_of("probability")),
-        "hit_rate_by_class_truth": by_class(mean_of("violates")),
+        "hit_rate_by_class_expected": by_class(expected),
+        "hit_rate_by_class_truth": by_class(true),
         "hit_rate_plan_observed": drawn.get("hit_rate"),
         "hit_rate_plan_expected": plan["expected_hit_rate"],
         "calibration_error": calibration_error(y, p, 1 / pi),
