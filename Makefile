@@ -64,9 +64,11 @@ run: setup ## build the simulated city (dvc repro), log what DVC skipped to MLfl
 	$(BIN)/riskdraw summary
 	$(BIN)/dvc push -q
 
+# --dist loadscope: a module's tests stay on one worker, so its module fixtures (a loop city,
+# a tuned champion) are built once, not once per worker.
 test: setup ## lint (ruff check) and the whole test suite (pytest)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=10
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadscope --durations=10
 
 bench: setup ## run the benchmarks (benchmarks/), appending to BENCHMARKS.md
 	$(BIN)/python -m benchmarks.run

@@ -54,10 +54,13 @@ def simulate_rounds(
     parameters, `screen`, `plan`, `simulate-results`, `record-results`, `ingest` with every
     round's results so far, `resolve`, `profile`). Each round's model is champion for its
     round: it is judged on that round when its results come back. Writes REPORT, TABLE and
-    PLOT: per round, the hit rate by class observed and expected, the calibration error on
-    the round's results (weighted by inverse inclusion, against `evaluate.gates`), the oracle
-    and plan oracle ratios, and the estimate of the city-wide violation rate with its 95%
-    interval against the truth; an MLflow run per arm (experiment riskdraw-rounds).
+    PLOT: per round, the hit rate of the drawn visits by class found, expected by the plan and
+    expected by the truth; the model's calibration (its mean probability against the truth's
+    rate, and its error on the round's results weighted by 1 / inclusion probability, both
+    against `evaluate.gates.max_calibration_error`); the oracle and plan oracle ratios; and
+    the estimate of the violation rate among the enterprises the plan could visit, with its
+    95% interval, against the truth; an MLflow run per arm (experiment riskdraw-rounds). The
+    round's draw secrets are made from `simulate.seed`, so that the loop is reproducible.
     """
     import yaml
     from pydantic import ValidationError
@@ -258,10 +261,10 @@ def _visitable(plan: Path, scores: Path, violates):
     each breaks the rules."""
     import pandas as pd
 
-    from riskdraw.inspection.planning import DRAWN, NOT_DRAWN
+    from riskdraw.inspection.planning import COOL_OFF, DRAWN, NOT_DRAWN
 
     inclusion = pd.read_csv(plan / "inclusion.csv", dtype={"entity_id": str})
-    frame = inclusion[inclusion["status"] != "cool-off"]
+    frame = inclusion[inclusion["status"] != COOL_OFF]
     codes = pd.read_parquet(scores / "scores.parquet", columns=["entity_id", "credit_code"])
     frame = frame.merge(codes, on="entity_id", how="left")
     return frame.assign(

@@ -43,10 +43,8 @@ def screening_violations(truth: Path, seed: int, as_of: str | None = None) -> pd
     probabilities = pd.read_parquet(Path(truth) / "probabilities.parquet")
     registry = pd.read_parquet(Path(truth) / "entities.parquet",
                                columns=["entity_uid", "credit_code"])  # fmt: skip
-    planned = probabilities[
-        (probabilities["as_of_date"] == pd.Timestamp(as_of or "1900-01-01"))
-        & (probabilities["round"] > 0)
-    ]
+    at = probabilities["as_of_date"] == pd.Timestamp(as_of) if as_of else False
+    planned = probabilities[at & (probabilities["round"] > 0)]
     if len(planned):
         bad = pd.Series(planned["violates"].to_numpy(dtype=bool), index=planned["entity_uid"])
     else:

@@ -205,3 +205,22 @@ def test_reordering_the_same_work_by_score_keeps_the_days_and_moves_problems_ear
     assert first_half_share(daily, found) == 0.0
     assert first_half_share(daily, found, scores) == 1.0
     assert top_share_hit_rates(scores, found, [0.25, 0.5]) == {"25%": 1.0, "50%": 0.5}
+
+
+def test_the_effective_size_is_the_visits_of_a_uniform_draw_and_shrinks_with_unequal_weights():
+    from riskdraw.training.metrics import effective_size
+
+    assert effective_size(np.full(100, 0.05)) == pytest.approx(100)
+    # 90 visits at 0.5 and 10 at the floor 0.005: the ten carry the weight
+    lopsided = effective_size(np.r_[np.full(90, 0.5), np.full(10, 0.005)])
+    assert 10 < lopsided < 13
+
+
+def test_the_weighted_wilson_interval_is_wilsons_for_a_uniform_draw():
+    from riskdraw.training.metrics import weighted_wilson_interval
+
+    y = np.r_[np.ones(10), np.zeros(90)]
+    low, high = weighted_wilson_interval(y, np.full(100, 0.1))
+    assert (low, high) == pytest.approx((0.0552, 0.1744), abs=1e-4)  # Wilson, 10 of 100
+    none_found = weighted_wilson_interval(np.zeros(5), np.full(5, 0.005))
+    assert none_found[0] == 0 and none_found[1] > 0.4  # five visits cannot say "none"
