@@ -256,3 +256,17 @@ def assert_committed_clean(notebook: Path) -> None:
     code = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert "parameters" in code[0].metadata.get("tags", [])
+
+
+def printed(cells) -> str:
+    """All the text an executed notebook's cells printed or displayed."""
+    return "\n".join(
+        o.get("text", "") + o.get("data", {}).get("text/plain", "")
+        for c in cells
+        for o in c.get("outputs", [])
+    )
+
+
+def images(cells) -> int:
+    """How many images an executed notebook's cells showed."""
+    return sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))

@@ -250,7 +250,7 @@ def test_an_unscreened_or_stale_scores_folder_is_refused(
 @pytest.mark.slow
 def test_the_round_notebook_shows_the_plan(planned, tmp_path):
     """notebooks/05-inspection-round on the tiny city's round, as `make test` runs it."""
-    from tests.conftest import assert_committed_clean, run_notebook
+    from tests.conftest import assert_committed_clean, images, printed, run_notebook
 
     tmp = planned[0]
     notebook = ROOT / "notebooks" / "05-inspection-round.ipynb"
@@ -261,13 +261,8 @@ def test_the_round_notebook_shows_the_plan(planned, tmp_path):
         "plan_folder": str(tmp / "plans"),
         "plan_truth": str(tmp / "plan-truth.json"),
     })  # fmt: skip
-    text = "\n".join(
-        o.get("text", "") + o.get("data", {}).get("text/plain", "")
-        for c in cells
-        for o in c.get("outputs", [])
-    )
-    images = sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
-    assert images >= 3  # the classes, the frontier, the workload
+    text = printed(cells)
+    assert images(cells) >= 3  # the classes, the frontier, the workload
     assert "commitment:" in text and "the riskiest drawn" in text and "plan_oracle_ratio" in text
     assert_committed_clean(notebook)
 

@@ -103,7 +103,7 @@ def test_a_copied_round_snapshot_equals_one_built_from_scratch(loop, tmp_path):
 
 def test_the_round_trip_notebook_shows_a_fused_visit_the_rounds_and_the_truth(loop, tmp_path):
     """notebooks/06-round-trip on the loop's first weighted round, as `make test` runs it."""
-    from tests.conftest import assert_committed_clean, run_notebook
+    from tests.conftest import assert_committed_clean, images, printed, run_notebook
 
     tmp, _, report = loop
     first = tmp / "work" / "weighted" / "round-1"
@@ -114,13 +114,8 @@ def test_the_round_trip_notebook_shows_a_fused_visit_the_rounds_and_the_truth(lo
         "results_report": str(first / "results.json"),
         "rounds_report": str(tmp / "rounds.json"),
     })  # fmt: skip
-    text = "\n".join(
-        o.get("text", "") + o.get("data", {}).get("text/plain", "")
-        for c in cells
-        for o in c.get("outputs", [])
-    )
-    images = sum("image/png" in o.get("data", {}) for c in cells for o in c.get("outputs", []))
-    assert images >= 2  # the items per visit, the rounds against the truth
+    text = printed(cells)
+    assert images(cells) >= 2  # the items per visit, the rounds against the truth
     assert "separate items fused into" in text and "single-domain visits" in text
     covered = sum(r["violation_rate_covered"] for r in report["arms"]["weighted"])
     assert f"weighted: truth inside the 95% interval in {covered} of 3 rounds" in text
