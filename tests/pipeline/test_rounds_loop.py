@@ -139,14 +139,17 @@ def test_rounds_before_the_reform_ends_are_refused_by_name(tmp_path):
     assert not (tmp_path / "work").exists()  # refused before anything is made
 
 
-def test_a_profile_reuses_only_a_profile(tmp_path):
+def test_a_profile_reuses_only_a_profile(tiny_entities, tmp_path):
     from typer.testing import CliRunner
 
     from riskdraw.cli import app
 
     (tmp_path / "not-a-profile").mkdir()
-    done = CliRunner().invoke(app, ["profile", "--entities", str(tmp_path / "entities"),
-                                    "--out", str(tmp_path / "p"), "--reuse",
+    done = CliRunner().invoke(app, ["profile", "--entities", str(tiny_entities), "--out",
+                                    str(tmp_path / "p"), "--report", str(tmp_path / "p.json"),
+                                    "--page", str(tmp_path / "p.md"), "--reuse",
                                     str(tmp_path / "not-a-profile")])  # fmt: skip
     assert done.exit_code != 0 and "Traceback" not in done.output
+    said = " ".join(done.output.split())
+    assert "profile --reuse" in said and "not-a-profile has no completion manifest" in said
     assert not (tmp_path / "p").exists()
