@@ -17,6 +17,7 @@ STAMP := $(VENV)/.stamp
 
 LAB_PORT ?= 8888
 UI_PORT ?= 5000
+SERVE_PORT ?= 3000
 PYTEST_WORKERS ?= 2
 
 # uv from PATH, else the one pip installed (a pyenv shim for `uv` may be
@@ -39,13 +40,13 @@ export PYTHONHASHSEED := 0
 # PYTHONDONTWRITEBYTECODE, every process would otherwise compile MLflow, pandas and the rest
 # from source on each start (about 3.5 s of every stage's 7).
 
-.PHONY: help setup run test bench lab ui lint format clean
+.PHONY: help setup browser run test bench serve lab ui lint format clean
 
 help: ## list the targets
 	@echo "riskdraw — make TARGET"
 	@grep -E '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) \
 	  | awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
-	@echo "variables: LAB_PORT=$(LAB_PORT) UI_PORT=$(UI_PORT) PYTEST_WORKERS=$(PYTEST_WORKERS)"
+	@echo "variables: SERVE_PORT=$(SERVE_PORT) LAB_PORT=$(LAB_PORT) UI_PORT=$(UI_PORT) PYTEST_WORKERS=$(PYTEST_WORKERS)"
 
 setup: $(STAMP) ## install uv if missing, sync .venv from uv.lock, check DVC is initialised
 	@test -f .dvc/config || { echo "error: .dvc/config is missing: DVC is not initialised here" >&2; exit 1; }
@@ -58,6 +59,17 @@ $(STAMP): pyproject.toml uv.lock
 	$(UV) sync --frozen --python $(PYTHON_VERSION) --compile-bytecode
 	@touch $@
 
+# The page's browser test drives Debian's chromium (Playwright's own browser download is not
+# reachable here); a CJK font so that enterprise names render. Installed once, as root.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+browser: ## install Debian's chromium and a CJK font for the page's browser test (apt-get, once)
+	@if [ ! -x $(CHROMIUM) ] || [ ! -e $(CJK_FONT) ]; then \
+	  echo "installing Debian's chromium and fonts-wqy-zenhei with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
 run: setup ## build the simulated city (dvc repro), log what DVC skipped to MLflow, print the summary, push data versions
 	$(BIN)/dvc repro
 	$(BIN)/riskdraw track
@@ -66,12 +78,15 @@ run: setup ## build the simulated city (dvc repro), log what DVC skipped to MLfl
 
 # --dist loadscope: a module's tests stay on one worker, so its module fixtures (a loop city,
 # a tuned champion) are built once, not once per worker.
-test: setup ## lint (ruff check) and the whole test suite (pytest)
-	$(BIN)/ruff check src tests benchmarks
+test: setup browser ## lint (ruff check) and the whole test suite (pytest; it starts and stops its own service)
+	$(BIN)/ruff check src serving tests benchmarks
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadscope --durations=10
 
 bench: setup ## run the benchmarks (benchmarks/), appending to BENCHMARKS.md
 	$(BIN)/python -m benchmarks.run
+
+serve: setup ## the BentoML service and its page on 127.0.0.1, port SERVE_PORT (after `make run`; /ui/ is the page)
+	exec $(BIN)/riskdraw serve --host 127.0.0.1 --port $(SERVE_PORT)
 
 lab: setup ## JupyterLab over notebooks/ on 127.0.0.1, port LAB_PORT
 	exec $(BIN)/jupyter lab --ip 127.0.0.1 --port $(LAB_PORT) --no-browser --allow-root \

@@ -569,6 +569,20 @@ class PublishParams(_Strict):
     department: str = Field(min_length=1, description="the unit that records the results")
 
 
+class ServeParams(_Strict):
+    """The `serve` section: what the service accepts and what its answers show (the service
+    itself holds no number of its own)."""
+
+    max_rows: int = Field(ge=1, description="rows one scoring request may hold")
+    max_upload_mb: float = Field(gt=0, le=4096, description="largest request body, in MB")
+    max_ids: int = Field(ge=1, description="enterprise ids one request may name")
+    top: int = Field(ge=1, le=1000, description="riskiest enterprises a screening shows")
+    screen_part_rows: int = Field(
+        ge=1000, description="enterprises scored per step of a screening (its progress)"
+    )
+    history: int = Field(ge=1, description="latest inspections an enterprise's file lists")
+
+
 class ChicagoPublished(_Strict):
     """The city's published evaluation (Chicago/food-inspections-evaluation)."""
 
@@ -608,6 +622,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "round_results": RoundResultsParams,
     "simulate_rounds": SimulateRoundsParams,
     "publish": PublishParams,
+    "serve": ServeParams,
     "chicago": ChicagoParams,
 }
 

@@ -53,6 +53,27 @@ def model_params(folder: Path, name: str, trials: int = 4, **gates) -> str:
     return str(path)
 
 
+def tiny_champion(profile: Path, folder: Path, name: str) -> str:
+    """Tune, train and evaluate a model of the tiny city on `MODEL_FACTORS` under its own
+    registered name, promoted to champion (gates loosened for a city this small); returns the
+    params file naming it."""
+    import json
+
+    (folder / "selection.json").write_text(json.dumps({"factors": MODEL_FACTORS}), encoding="utf-8")
+    params = model_params(folder, name, max_calibration_error=1.0, slice_floor=0.0)
+    p = str(profile)
+    run_cli("tune", "--profile", p, "--selection", str(folder / "selection.json"), "--report",
+            str(folder / "tuning.json"), "--storage", str(folder / "optuna.db"),
+            "--params", params)  # fmt: skip
+    run_cli("train", "--profile", p, "--tuning", str(folder / "tuning.json"), "--report",
+            str(folder / "train.json"), "--params", params)  # fmt: skip
+    run_cli("evaluate", "--profile", p, "--train-report", str(folder / "train.json"),
+            "--metrics", str(folder / "metrics.json"), "--plots", str(folder / "plots"),
+            "--params", params)  # fmt: skip
+    assert json.loads((folder / "metrics.json").read_text())["promoted"]
+    return params
+
+
 def run_cli(*args: str) -> None:
     """Run a `riskdraw` command in process; it must succeed."""
     from typer.testing import CliRunner

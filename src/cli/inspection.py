@@ -65,17 +65,9 @@ def _snapshot(profile: Path, consumer: str, factors, ids: list[str] | None = Non
     """The profile's screening snapshot (of `ids` only, if given): entity_id, as_of_date and
     the model's `factors` (those the profile holds; screening names any missing), the profile
     checked complete."""
-    import pyarrow.parquet as pq
+    from riskdraw.features.profile import screening_rows
 
-    from riskdraw.outputs import require_complete
-
-    require_complete(profile, "profile", consumer)
-    filters = [("snapshot", "=", "screening")]
-    if ids is not None:
-        filters.append(("entity_id", "in", ids))
-    held = set(pq.ParquetDataset(profile).schema.names)
-    columns = ["entity_id", "as_of_date", *[f for f in factors if f in held]]
-    frame = pq.read_table(profile, columns=columns, filters=filters).to_pandas()
+    frame = screening_rows(profile, consumer, factors, ids)
     if frame.empty and ids is None:
         raise fail(
             f"{consumer}: {profile} holds no screening snapshot: set profile.screening_date and "
@@ -118,7 +110,7 @@ def screen(
     import pyarrow.parquet as pq
 
     from riskdraw.inspection import audit as log
-    from riskdraw.inspection.screening import ENTITY_COLUMNS, summary
+    from riskdraw.inspection.screening import ENTITY_COLUMNS, summary, write_scores
     from riskdraw.inspection.screening import screen as run_screen
     from riskdraw.inspection.tracking import log_screen
     from riskdraw.io import write_json
@@ -164,17 +156,6 @@ def screen(
     write_json(report, result)
     log_screen(result, report)
     screen_summary(result)
-
-
-def write_scores(scores, folder: Path) -> None:
-    """scores.parquet (lists as lists) and scores.csv (reasons joined by "; ", for people)."""
-    from riskdraw.io import write_csv
-
-    scores.to_parquet(folder / "scores.parquet", index=False)
-    flat = scores.drop(columns=["reason_factors", "reason_contributions"]).assign(
-        reasons=scores["reasons"].map("; ".join), reasons_zh=scores["reasons_zh"].map("; ".join)
-    )
-    write_csv(flat, folder / "scores.csv", index=False)
 
 
 @app.command(rich_help_panel=PANEL)

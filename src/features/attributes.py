@@ -63,6 +63,15 @@ class Attribute:
     expr: Expr | None = None
     empty: float | None = 0.0
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The values the attribute can take. Every attribute counts records, sums amounts, or
+        measures days, years, ratings, shares or flags, so none is negative; a share is at most
+        1. (Days since the latest record can pass `NEVER_DAYS`, the value put for "never".)"""
+        if "_share_" in self.name or self.name.endswith("_share"):
+            return 0.0, 1.0
+        return 0.0, float("inf")
+
 
 def _within(t: ibis.Table, days: int | None) -> ibis.Value:
     if days is None:

@@ -464,6 +464,43 @@ def attribute_wording(names: list[str]) -> dict[str, dict[str, str]]:
     return {n: {"en": known[n].en, "zh": known[n].zh} for n in names if n in known}
 
 
+def attribute_bounds(names: list[str]) -> dict[str, tuple[float, float]]:
+    """attribute -> (lowest, highest) value it can take (`Attribute.bounds`); attributes the
+    catalogue does not hold (a real city's own) are left out: only finiteness is checked."""
+    known = _catalogued(names)
+    return {n: known[n].bounds for n in names if n in known}
+
+
+def screening_rows(
+    profile: Path, consumer: str, factors=None, ids: list[str] | None = None
+) -> pd.DataFrame:
+    """The profile's screening snapshot (of `ids` only, if given), the profile checked complete.
+
+    Args:
+        profile: the profile folder.
+        consumer: who reads it (named in the messages).
+        factors: the attribute columns to read, those the profile holds (screening names any
+            missing); None: every column.
+        ids: read only these enterprises.
+    """
+    import pyarrow.parquet as pq
+
+    require_complete(profile, "profile", consumer)
+    filters = [("snapshot", "=", "screening")]
+    if ids is not None:
+        filters.append(("entity_id", "in", list(ids)))
+    columns = None
+    if factors is not None:
+        held = set(pq.ParquetDataset(profile).schema.names)
+        columns = ["entity_id", "as_of_date", *[f for f in factors if f in held]]
+    return pq.read_table(profile, columns=columns, filters=filters).to_pandas()
+
+
+def catalogued(names) -> dict[str, Attribute]:
+    """name -> riskdraw's catalogue entry of each of `names` the catalogue holds."""
+    return _catalogued(names)
+
+
 def _catalogued(names) -> dict[str, Attribute]:
     """name -> riskdraw's catalogue entry, for the districts the names' one-hots show."""
     districts = [n.removeprefix("district_") for n in names if n.startswith("district_")]

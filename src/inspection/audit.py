@@ -15,6 +15,7 @@ import getpass
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,12 +66,14 @@ def read(path: Path | str) -> list[dict]:
     return entries
 
 
-def append(path: Path | str, action: str, **details) -> dict:
+def append(path: Path | str, action: str, actor: str | None = None, **details) -> dict:
     """Append one entry (after checking the chain so far) and return it.
 
     Args:
         path: the log file (made with its folder if missing).
         action: what was done (`screen`, `commit`, `plan`, `verify`, ...).
+        actor: who did it, where that is not this process's user (`who`): the service's
+            caller, by the name their token carries.
         details: what the entry records: inputs' hashes, model and data versions, counts
             (JSON values).
 
@@ -82,13 +85,18 @@ def append(path: Path | str, action: str, **details) -> dict:
     report = verify(entries)
     if not report.ok:
         raise AuditError(f"{path}: not appending to a broken chain: {report.problems[0]}")
+    return _write(path, len(entries) + 1, report.head, action, actor, details)
+
+
+def _write(path: Path, seq: int, prev: str, action: str, actor: str | None, details) -> dict:
+    """Append the entry that follows `prev` as number `seq`, synced to disk; return it."""
     entry = {
-        "seq": len(entries) + 1,
+        "seq": seq,
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "who": who(),
+        "who": actor or who(),
         "action": action,
         **details,
-        "prev": entries[-1]["hash"] if entries else GENESIS,
+        "prev": prev,
     }
     entry["hash"] = _digest(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +105,41 @@ def append(path: Path | str, action: str, **details) -> dict:
         handle.flush()
         os.fsync(handle.fileno())
     return entry
+
+
+class Appender:
+    """Appends to one log from a long-running process (the service), thread-safe.
+
+    The chain is checked when it opens, and again whenever the file changed since its own last
+    write (another process appended); otherwise it links to the head it wrote, so an append
+    does not re-read a log that grows with every request.
+
+    Raises:
+        AuditError: (on opening, or on an append after another process wrote) a broken chain.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._load()
+
+    def _size(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def _load(self) -> None:
+        report = verify(read(self.path))
+        if not report.ok:
+            raise AuditError(f"{self.path}: not appending to a broken chain: {report.problems[0]}")
+        self._seq, self._head, self._at = report.entries, report.head, self._size()
+
+    def append(self, action: str, actor: str | None = None, **details) -> dict:
+        """Append one entry (as `append`) and return it."""
+        with self._lock:
+            if self._size() != self._at:
+                self._load()
+            entry = _write(self.path, self._seq + 1, self._head, action, actor, details)
+            self._seq, self._head, self._at = entry["seq"], entry["hash"], self._size()
+            return entry
 
 
 @dataclass(frozen=True)

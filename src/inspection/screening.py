@@ -11,6 +11,9 @@ enterprise it draws.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +37,8 @@ def screen(
     entities: pd.DataFrame,
     reasons: int,
     explained: tuple[str, ...],
+    part_rows: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Score the screening snapshot.
 
@@ -43,6 +48,9 @@ def screen(
         entities: resolve's entities (entity_id and `ENTITY_COLUMNS`).
         reasons: reasons per explained enterprise (`screen.reasons` in params).
         explained: the classes whose enterprises get reasons (`screen.explained_classes`).
+        part_rows: score this many enterprises at a time (None: all at once); the result is
+            the same.
+        progress: called with (enterprises scored, enterprises) after each part.
 
     Returns:
         One row per enterprise, riskiest first: entity_id, the registry columns, as_of_date,
@@ -63,22 +71,34 @@ def screen(
             f"screen: the screening snapshot lacks the model's factors {missing}: the profile "
             "was built without them; rebuild it with the attributes the champion was trained on"
         )
-    scores = score(model, snapshot)
-    wanted = np.flatnonzero(scores["risk_class"].isin(explained).to_numpy())
-    words = {}
-    found = explain(model, snapshot.iloc[wanted], reasons) if len(wanted) and reasons else None
-    for column in REASONS:
-        words[column] = np.empty(len(scores), dtype=object)
-        words[column].fill([])  # one empty list, shared: no reasons (never mutated)
-        if found is not None:
-            words[column][wanted] = found[column].to_numpy()
-    out = scores.assign(**words)
+    step = part_rows or max(len(snapshot), 1)
+    parts = []
+    for start in range(0, len(snapshot), step):
+        parts.append(_scored(model, snapshot.iloc[start : start + step], reasons, explained))
+        if progress is not None:
+            progress(min(start + step, len(snapshot)), len(snapshot))
+    out = pd.concat(parts, ignore_index=True) if parts else _scored(model, snapshot, 0, ())
     registry = entities[["entity_id", *[c for c in ENTITY_COLUMNS if c in entities.columns]]]
     out = out.merge(registry, on="entity_id", how="left", validate="one_to_one")
     order = ["entity_id", *registry.columns[1:], "as_of_date", "probability", "rank_score",
              "risk_class", *REASONS]  # fmt: skip
     return out[order].sort_values(["rank_score", "entity_id"], ascending=[False, True],
                                   ignore_index=True)  # fmt: skip
+
+
+def _scored(model: ScoringModel, part: pd.DataFrame, reasons: int, explained) -> pd.DataFrame:
+    """Scores of snapshot rows, with the reasons of those in the explained classes (empty lists
+    for the rest)."""
+    scores = score(model, part)
+    wanted = np.flatnonzero(scores["risk_class"].isin(explained).to_numpy())
+    words = {}
+    found = explain(model, part.iloc[wanted], reasons) if len(wanted) and reasons else None
+    for column in REASONS:
+        words[column] = np.empty(len(scores), dtype=object)
+        words[column].fill([])  # one empty list, shared: no reasons (never mutated)
+        if found is not None:
+            words[column][wanted] = found[column].to_numpy()
+    return scores.assign(**words)
 
 
 def summary(scores: pd.DataFrame) -> dict:
@@ -100,6 +120,17 @@ def summary(scores: pd.DataFrame) -> dict:
         "by_class": by_class,
         "explained": int(scores["reasons"].map(len).gt(0).sum()),
     }
+
+
+def write_scores(scores: pd.DataFrame, folder: Path) -> None:
+    """scores.parquet (lists as lists) and scores.csv (reasons joined by "; ", for people)."""
+    from riskdraw.io import write_csv
+
+    scores.to_parquet(folder / "scores.parquet", index=False)
+    flat = scores.drop(columns=["reason_factors", "reason_contributions"]).assign(
+        reasons=scores["reasons"].map("; ".join), reasons_zh=scores["reasons_zh"].map("; ".join)
+    )
+    write_csv(flat, folder / "scores.csv", index=False)
 
 
 def explanation(model: ScoringModel, row: pd.DataFrame) -> pd.DataFrame:

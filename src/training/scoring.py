@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from riskdraw.domain.risk import RISK_CLASSES, risk_class
+from riskdraw.errors import DATA, UserError
 
 KEYS = ("entity_id", "as_of_date")
 """The profile's key columns, passed through to the scores where present."""
@@ -28,6 +29,19 @@ SCORES = ("probability", "rank_score", "risk_class")
 """The columns every score has."""
 REASONS = ("reasons", "reasons_zh", "reason_factors", "reason_contributions")
 """The columns `score(..., reasons=k)` adds: lists of up to k per row, largest first."""
+
+
+class RowError(UserError):
+    """Rows that cannot be scored as they are: each problem names the row, the field and the
+    rule (exit status 3; the service answers 422)."""
+
+    exit_code = DATA
+
+    def __init__(self, problems: list[str], rows: int) -> None:
+        shown = problems[:20]
+        more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
+        super().__init__(f"{len(problems)} problems in {rows:,} rows{more}: " + "; ".join(shown))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,99 @@ def score(model: ScoringModel, profile: pd.DataFrame, reasons: int = 0) -> pd.Da
     return out
 
 
+def check_rows(
+    model: ScoringModel,
+    rows: pd.DataFrame,
+    bounds: dict[str, tuple[float, float]],
+    passed: tuple[str, ...] = KEYS,
+) -> pd.DataFrame:
+    """Rows as `score` takes them from outside the pipeline (a file, a request), checked.
+
+    The rules: every factor of the model is a column (a missing factor is never filled in: an
+    empty cell or null means "none on record", as in the profile); no column beyond the factors
+    and `passed`; every value a finite number (or empty) within the factor's `bounds`.
+
+    Args:
+        model: the version that will score them.
+        rows: the rows as delivered (any dtypes).
+        bounds: factor -> (lowest, highest) value (`features.profile.attribute_bounds`); a
+            factor without bounds is only checked finite.
+        passed: columns passed through unscored (the keys).
+
+    Returns:
+        The rows with the factors as floats (the passed columns as they came).
+
+    Raises:
+        RowError: naming, for each problem, the row (counted from 0), the field and the rule.
+    """
+    factors = model.factors
+    problems = [
+        f"field {f!r}: missing (a factor of the model: send null, or an empty CSV cell, for "
+        "none on record)"
+        for f in factors
+        if f not in rows.columns
+    ]
+    problems += [
+        f"field {c!r}: not a factor of the model (its factors: {', '.join(factors)})"
+        for c in rows.columns
+        if c not in factors and c not in passed
+    ]
+    if problems:
+        raise RowError(problems, len(rows))
+    checked = {}
+    for f in factors:
+        raw = rows[f]
+        if pd.api.types.is_bool_dtype(raw):
+            problems.append(f"field {f!r}: true/false, not a number")
+            continue
+        if pd.api.types.is_numeric_dtype(raw):
+            values = raw.astype(float)
+        else:  # text, as a CSV's mixed column or JSON gives it: empty is none on record
+            values = pd.to_numeric(raw, errors="coerce").astype(float)
+            bad = values.isna() & raw.notna() & raw.astype(str).str.strip().ne("")
+            problems += [f"row {i}, field {f!r}: {raw.iloc[i]!r} is not a number"
+                         for i in np.flatnonzero(bad.to_numpy())[:5]]  # fmt: skip
+        low, high = bounds.get(f, (-np.inf, np.inf))
+        v = values.to_numpy()
+        with np.errstate(invalid="ignore"):
+            wrong = np.isinf(v) | (v < low) | (v > high)
+        for i in np.flatnonzero(wrong)[:5]:
+            rule = "is not finite" if np.isinf(v[i]) else f"is outside [{low:g}, {high:g}]"
+            problems.append(f"row {i}, field {f!r}: {v[i]:g} {rule}")
+        checked[f] = values.to_numpy()
+    if problems:
+        raise RowError(problems, len(rows))
+    return rows.reset_index(drop=True).assign(**checked)
+
+
+def check_records(
+    model: ScoringModel,
+    records: list[dict],
+    bounds: dict[str, tuple[float, float]],
+    passed: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """JSON rows (one mapping each) as `check_rows` takes them: every row must name every
+    factor itself (a row that leaves one out is refused, never completed from the others).
+
+    Raises:
+        RowError: naming each row that lacks a factor or holds a field beyond the factors.
+    """
+    factors = set(model.factors)
+    problems = []
+    for i, record in enumerate(records):
+        for f in sorted(factors - record.keys()):
+            problems.append(f"row {i}, field {f!r}: missing (a factor of the model: send null "
+                            "for none on record)")  # fmt: skip
+        for f in sorted(record.keys() - factors - set(passed)):
+            problems.append(f"row {i}, field {f!r}: not a factor of the model")
+        if len(problems) > 50:
+            break
+    if problems:
+        raise RowError(problems, len(records))
+    return check_rows(model, pd.DataFrame.from_records(records, columns=model.factors), bounds,
+                      passed)  # fmt: skip
+
+
 def explain(model: ScoringModel, profile: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     """Each row's `top` largest contributions that raise its risk, in plain words.
 
@@ -121,7 +228,7 @@ def explain(model: ScoringModel, profile: pd.DataFrame, top: int = 3) -> pd.Data
     def text(j: int, value: float) -> tuple[str, str]:
         key = (j, value)
         if key not in said:
-            said[key] = (_text(words[j].en, value), _text(words[j].zh, value))
+            said[key] = (as_text(words[j].en, value), as_text(words[j].zh, value))
         return said[key]
 
     texts, texts_zh, names, amounts = [], [], [], []
@@ -143,7 +250,7 @@ def explain(model: ScoringModel, profile: pd.DataFrame, top: int = 3) -> pd.Data
     )
 
 
-def _text(description: str, value: float) -> str:
+def as_text(description: str, value: float) -> str:
     """`description: value`, the value as a person writes it."""
     if np.isnan(value):
         shown = "none on record"

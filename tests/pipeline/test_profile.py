@@ -156,3 +156,30 @@ def test_features_never_read_the_simulator_or_the_truth():
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not any("simcity" in m or "evaluation" in m for m in imported), path.name
         assert "truth" not in text, path.name
+
+
+def test_every_attribute_lies_within_its_bounds_and_the_bounds_say_what_it_measures(tiny_profile):
+    from riskdraw.features.attributes import NEVER_DAYS
+    from riskdraw.features.profile import attribute_bounds
+
+    frame = tiny_profile.frame
+    bounds = attribute_bounds([c for c in frame.columns if c not in ("entity_id", "as_of_date")])
+    assert len(bounds) >= 400  # every catalogued attribute, the service's range rule
+    for name, (low, high) in bounds.items():
+        values = frame[name].dropna().astype(float)
+        assert values.between(low, high).all(), (name, values.min(), values.max())
+    assert bounds["complaint_count_count_365d"] == (0.0, float("inf"))
+    assert bounds["inspection_problem_share_1095d"] == (0.0, 1.0)
+    assert bounds["complaint_count_days_since"][1] > NEVER_DAYS  # a licence of 11 years ago
+
+
+def test_an_enterprises_file_says_what_is_on_record_in_plain_words(tiny_profile):
+    from riskdraw.inspection.enterprise import on_record
+
+    row = tiny_profile.frame.iloc[0]
+    facts = on_record(row)
+    assert facts and all(f["text"].startswith(f["en"] + ": ") for f in facts)
+    names = {f["name"] for f in facts}
+    assert all(row[n] == row[n] and row[n] != 0 for n in names if n.endswith("_count_all"))
+    empty = [n for n in row.index if n.endswith("_count_all") and row[n] == 0]
+    assert not names & set(empty)  # a count of nothing is not on record

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from riskdraw.cli import app
 from tests.conftest import MODEL_FACTORS as FACTORS
-from tests.conftest import ROOT, model_params, run_cli
+from tests.conftest import ROOT, run_cli, tiny_champion
 
 
 def cli(*args: str):
@@ -30,17 +30,7 @@ def said(result) -> str:
 def champion(tiny_profile, tmp_path_factory):
     """A champion of the tiny city (tuned, trained and promoted) and the params naming it."""
     tmp = tmp_path_factory.mktemp("round")
-    (tmp / "selection.json").write_text(json.dumps({"factors": FACTORS}), encoding="utf-8")
-    params = model_params(tmp, "tiny-round", max_calibration_error=1.0, slice_floor=0.0)
-    p = str(tiny_profile.path)
-    run_cli("tune", "--profile", p, "--selection", tmp / "selection.json", "--report",
-            tmp / "tuning.json", "--storage", tmp / "optuna.db", "--params", params)  # fmt: skip
-    run_cli("train", "--profile", p, "--tuning", tmp / "tuning.json", "--report",
-            tmp / "train.json", "--params", params)  # fmt: skip
-    run_cli("evaluate", "--profile", p, "--train-report", tmp / "train.json", "--metrics",
-            tmp / "metrics.json", "--plots", tmp / "plots", "--params", params)  # fmt: skip
-    assert json.loads((tmp / "metrics.json").read_text())["promoted"]
-    return tmp, params
+    return tmp, tiny_champion(tiny_profile.path, tmp, "tiny-round")
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +367,21 @@ def test_every_visit_gets_one_fused_checklist_of_its_domains(planned):
     assert report["single_domain_visits"] == visits["domains"].map(len).sum()
     assert report["items_after"] == len(lists) < report["items_before"]
     assert "一表通行" in " ".join(output.split())
+
+
+def test_screening_in_parts_gives_the_same_scores_and_reports_its_progress(
+    champion, tiny_profile, tiny_entities
+):
+    from riskdraw.inspection.screening import screen
+    from riskdraw.training.registry import CHAMPION, alias_version, load_version
+
+    model = load_version("tiny-round", alias_version("tiny-round", CHAMPION))
+    frame = tiny_profile.frame
+    snapshot = frame[frame["snapshot"] == "screening"][["entity_id", "as_of_date", *FACTORS]]
+    registry = pd.read_parquet(tiny_entities / "entities.parquet")
+    whole = screen(model, snapshot, registry, 3, ("C", "D"))
+    seen: list[tuple[int, int]] = []
+    parts = screen(model, snapshot, registry, 3, ("C", "D"), 300, lambda *a: seen.append(a))
+    pd.testing.assert_frame_equal(whole, parts)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (len(snapshot),) * 2
+    assert len(seen) == -(-len(snapshot) // 300)

@@ -505,3 +505,70 @@ def test_the_inclusion_file_reads_back_exactly_and_as_pandas_would_write_it(pi, 
     expected = frame.sort_values("entity_id", ignore_index=True)
     pd.testing.assert_frame_equal(back, expected, check_dtype=False)
     assert written.startswith(b"entity_id,risk_class,") and b"\r" not in written
+
+
+# ---- the service's audit appender and its tokens ------------------------------------------------
+
+
+def test_the_appender_chains_its_entries_with_those_another_process_writes(tmp_path):
+    path = tmp_path / "log.jsonl"
+    log = audit.Appender(path)
+    log.append("service.score", actor="tax-bureau", rows=3)
+    audit.append(path, "plan", visits=10)  # another process, between two of the service's
+    log.append("service.plan", actor="planning-office")
+    entries = audit.read(path)
+    assert audit.verify(entries).ok and [e["seq"] for e in entries] == [1, 2, 3]
+    assert [e["who"] for e in entries][::2] == ["tax-bureau", "planning-office"]
+
+
+def test_the_appender_will_not_open_or_continue_a_broken_chain(tmp_path):
+    path = tmp_path / "log.jsonl"
+    log = audit.Appender(path)
+    log.append("a")
+    log.append("b")
+    lines = path.read_text().splitlines()
+    path.write_text(lines[1] + "\n")  # the first entry deleted
+    with pytest.raises(audit.AuditError, match="broken chain"):
+        log.append("c")
+    with pytest.raises(audit.AuditError, match="broken chain"):
+        audit.Appender(path)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"RISKDRAW_ENV": "production"}, "RISKDRAW_TOKENS is unset"),
+        ({"RISKDRAW_TOKENS": "a:plan"}, "entry 1: not name:role:token"),
+        ({"RISKDRAW_TOKENS": "a:boss:0123456789abcdef"}, "role 'boss'"),
+        ({"RISKDRAW_TOKENS": "a:plan:short"}, "shorter than 16"),
+        ({"RISKDRAW_TOKENS": "a:plan:0123456789abcdef;b:score:0123456789abcdef"}, "twice"),
+        (
+            {"RISKDRAW_ENV": "Production", "RISKDRAW_TOKENS": "a:plan:riskdraw-development-token"},
+            "refused in production",
+        ),
+        ({"RISKDRAW_TOKENS": " ; "}, "holds no entry"),
+    ],
+)
+def test_tokens_the_service_will_not_start_with_are_named(env, named):
+    from riskdraw.access import AccessError, tokens_from_env
+
+    with pytest.raises(AccessError, match=named):
+        tokens_from_env(env)
+
+
+def test_tokens_name_their_caller_and_a_role_covers_the_lesser_one():
+    from riskdraw.access import DEV_TOKEN, tokens_from_env
+
+    tokens = tokens_from_env(
+        {"RISKDRAW_TOKENS": "office:plan:aaaaaaaaaaaaaaaa\nbank:score:bbbbbbbbbbbbbbbb"}
+    )
+    office, bank = (
+        tokens.caller("Bearer aaaaaaaaaaaaaaaa"),
+        tokens.caller("Bearer bbbbbbbbbbbbbbbb"),
+    )
+    assert (office.name, bank.name) == ("office", "bank") and not tokens.development
+    assert office.may("plan") and office.may("score") and bank.may("score") and not bank.may("plan")
+    for header in (None, "", "aaaaaaaaaaaaaaaa", "Basic aaaaaaaaaaaaaaaa", "Bearer aaaa"):
+        assert tokens.caller(header) is None
+    development = tokens_from_env({})
+    assert development.development and development.caller(f"Bearer {DEV_TOKEN}").may("plan")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskdraw.training.models import RiskModel, lightgbm_model
 from riskdraw.training.scoring import REASONS, SCORES, ScoringModel, Wording, explain, score
@@ -103,9 +105,9 @@ def test_a_factor_without_wording_is_named_and_unknown_values_said_so(model, row
     [(3.0, "x: 3"), (1234567.0, "x: 1,234,567"), (0.456, "x: 0.46"), (np.nan, "x: none on record")],
 )
 def test_a_reason_writes_its_value_as_a_person_does(value, text):
-    from riskdraw.training.scoring import _text
+    from riskdraw.training.scoring import as_text
 
-    assert _text("x", value) == text
+    assert as_text("x", value) == text
 
 
 def test_describe_lists_factors_with_their_words_and_the_cutoffs(model):
@@ -121,3 +123,82 @@ def test_a_version_from_before_models_carried_their_classes_is_named_not_scored(
     assert _as_scoring_model(model) is model
     with pytest.raises(LookupError, match=r"RiskModel, not a ScoringModel.*train a new one"):
         _as_scoring_model(model.model)
+
+
+# ---- rows from outside the pipeline (the service's batch scoring) -------------------------------
+
+BOUNDS = {"complaints_365d": (0.0, float("inf")), "years_in_existence": (0.0, 200.0)}
+
+
+def test_checked_rows_score_as_the_rows_do(model, rows):
+    from riskdraw.training.scoring import check_rows
+
+    sent = rows[["entity_id", *model.factors]].head(50).astype({"noise": str})  # as a CSV gives
+    checked = check_rows(model, sent, BOUNDS, ("entity_id",))
+    pd.testing.assert_frame_equal(score(model, checked), score(model, rows.head(50).drop(
+        columns=["as_of_date"])))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda f: f.drop(columns=["noise"]), "field 'noise': missing"),
+        (lambda f: f.assign(colour=1), "field 'colour': not a factor"),
+        (lambda f: f.assign(complaints_365d=[1.0, -1.0, 2.0]), "row 1, field 'complaints_365d'"),
+        (lambda f: f.assign(years_in_existence=[1.0, 2.0, 201.0]), "201 is outside [0, 200]"),
+        (lambda f: f.assign(noise=["1", "x", ""]), "row 1, field 'noise': 'x' is not a number"),
+        (lambda f: f.assign(noise=[1.0, np.inf, 0.0]), "inf is not finite"),
+        (lambda f: f.assign(noise=[True, False, True]), "true/false, not a number"),
+    ],
+    ids=["missing", "extra", "negative", "above", "text", "infinite", "boolean"],
+)
+def test_a_row_outside_the_rules_is_refused_by_row_field_and_rule(model, rows, change, named):
+    from riskdraw.training.scoring import RowError, check_rows
+
+    sent = change(rows[model.factors].head(3).reset_index(drop=True))
+    with pytest.raises(RowError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        check_rows(model, sent, BOUNDS)
+
+
+def test_an_empty_cell_is_none_on_record_never_a_zero(model, rows):
+    from riskdraw.training.scoring import check_rows
+
+    sent = rows[model.factors].head(2).astype(str).assign(complaints_365d=["", " "])
+    checked = check_rows(model, sent, BOUNDS)
+    assert checked["complaints_365d"].isna().all()
+
+
+def test_a_json_row_that_leaves_a_factor_out_is_refused_not_completed(model, rows):
+    from riskdraw.training.scoring import RowError, check_records
+
+    records = rows[model.factors].head(3).to_dict(orient="records")
+    del records[2]["noise"]
+    records[1]["extra"] = 1.0
+    with pytest.raises(RowError) as raised:
+        check_records(model, records, BOUNDS)
+    assert raised.value.problems == [
+        "row 1, field 'extra': not a factor of the model",
+        "row 2, field 'noise': missing (a factor of the model: send null for none on record)",
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(st.floats(0, 50), st.floats(0, 200), st.floats(-5, 5)), min_size=1, max_size=20
+    ),
+    bad=st.integers(0, 19),
+    factor=st.sampled_from(["complaints_365d", "years_in_existence"]),
+    wrong=st.sampled_from([-0.5, -1e9, float("inf"), float("-inf"), 1e6]),
+)
+def test_any_value_in_range_passes_and_any_outside_is_named(model, values, bad, factor, wrong):
+    from riskdraw.training.scoring import RowError, check_rows
+
+    frame = pd.DataFrame(values, columns=model.factors)
+    assert len(check_rows(model, frame, BOUNDS)) == len(frame)
+    if factor == "complaints_365d" and wrong == 1e6:
+        return  # no upper bound: a large count is a count
+    row = bad % len(frame)
+    frame.loc[row, factor] = wrong
+    with pytest.raises(RowError, match=f"row {row}, field '{factor}'"):
+        check_rows(model, frame, BOUNDS)
