@@ -30,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,8 +193,12 @@ def _reference_code(workdir: Path, rev: str) -> tuple[list[str], dict, Path]:
     catalogue)."""
     tree = workdir / f"reference-{rev}"
     if not tree.exists():
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT,
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), rev],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     package = workdir / f"reference-{rev}-path"
     package.mkdir(exist_ok=True)
     link = package / "riskdraw"
@@ -210,16 +215,36 @@ def _governance_run(
     for stage in (interim, entities):
         shutil.rmtree(stage, ignore_errors=True)
     ingest = measure(
-        [*command, "ingest", "--raw", str(city / "raw"), "--out", str(interim),
-         "--report", str(city / f"quality{tag}.json"), "--page", str(city / f"quality{tag}.html"),
-         "--no-progress"],
-        cwd, env,
-    )  # fmt: skip
+        [
+            *command,
+            "ingest",
+            "--raw",
+            str(city / "raw"),
+            "--out",
+            str(interim),
+            "--report",
+            str(city / f"quality{tag}.json"),
+            "--page",
+            str(city / f"quality{tag}.html"),
+            "--no-progress",
+        ],
+        cwd,
+        env,
+    )
     resolve = measure(
-        [*command, "resolve", "--interim", str(interim), "--out", str(entities),
-         "--report", str(city / f"resolve{tag}.json")],
-        cwd, env,
-    )  # fmt: skip
+        [
+            *command,
+            "resolve",
+            "--interim",
+            str(interim),
+            "--out",
+            str(entities),
+            "--report",
+            str(city / f"resolve{tag}.json"),
+        ],
+        cwd,
+        env,
+    )
     if tag:  # the reference's outputs are not the city's
         for stage in (interim, entities):
             shutil.rmtree(stage, ignore_errors=True)
@@ -434,25 +459,56 @@ def bench_model(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
     selection = city / "selection.json"
     if not selection.exists():
         subprocess.run(
-            [RISKDRAW, "select", "--profile", str(profile), "--report", str(selection),
-             "--scores", str(city / "selection-scores.csv"), "--plot",
-             str(city / "selection.png"), "--no-track"],
-            cwd=ROOT, check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                RISKDRAW,
+                "select",
+                "--profile",
+                str(profile),
+                "--report",
+                str(selection),
+                "--scores",
+                str(city / "selection-scores.csv"),
+                "--plot",
+                str(city / "selection.png"),
+                "--no-track",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     runs = []
     for i in range(repeat):
         store = _fresh_store(workdir / f"model-{i}")
         tune = measure(
-            [RISKDRAW, "tune", "--profile", str(profile), "--selection", str(selection),
-             "--report", str(store / "tuning.json"), "--storage", str(store / "optuna.db"),
-             "--trials", "50"],
+            [
+                RISKDRAW,
+                "tune",
+                "--profile",
+                str(profile),
+                "--selection",
+                str(selection),
+                "--report",
+                str(store / "tuning.json"),
+                "--storage",
+                str(store / "optuna.db"),
+                "--trials",
+                "50",
+            ],
             ROOT,
-        )  # fmt: skip
+        )
         train = measure(
-            [RISKDRAW, "train", "--profile", str(profile), "--tuning", str(store / "tuning.json"),
-             "--report", str(store / "train.json")],
+            [
+                RISKDRAW,
+                "train",
+                "--profile",
+                str(profile),
+                "--tuning",
+                str(store / "tuning.json"),
+                "--report",
+                str(store / "train.json"),
+            ],
             ROOT,
-        )  # fmt: skip
+        )
         runs.append((tune, train, json.loads((store / "tuning.json").read_text())["trials"]))
     tune_s = statistics.median(r[0]["seconds"] for r in runs)
     train_s = statistics.median(r[1]["seconds"] for r in runs)
@@ -577,8 +633,12 @@ def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
         pool = city / "raw" / "inspectors" / "pool.csv"
         if not pool.exists():  # a city simulated before the pool was delivered
             pool.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([sys.executable, "-c", POOL, str(pool), str(n)], cwd=ROOT, check=True,
-                           capture_output=True)  # fmt: skip
+            subprocess.run(
+                [sys.executable, "-c", POOL, str(pool), str(n)],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
         out = city / "round"
         runs = []
         for _ in range(repeat if n <= 200_000 else 1):
@@ -586,44 +646,100 @@ def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
             out.mkdir(parents=True)
             snapshot = out / "screening.parquet"
             profile = measure(
-                [RISKDRAW, "profile", "--entities", str(city / "entities"), "--out", str(snapshot),
-                 "--report", str(out / "profile.json"), "--page", str(out / "attributes.md"),
-                 "--screening-only", "--no-progress"],
+                [
+                    RISKDRAW,
+                    "profile",
+                    "--entities",
+                    str(city / "entities"),
+                    "--out",
+                    str(snapshot),
+                    "--report",
+                    str(out / "profile.json"),
+                    "--page",
+                    str(out / "attributes.md"),
+                    "--screening-only",
+                    "--no-progress",
+                ],
                 ROOT,
-            )  # fmt: skip
+            )
             screen = measure(
-                [RISKDRAW, "screen", "--profile", str(snapshot), "--entities",
-                 str(city / "entities" / "entities.parquet"), "--out", str(out / "scores"),
-                 "--report", str(out / "screen.json"), "--audit", str(out / "audit.jsonl")],
+                [
+                    RISKDRAW,
+                    "screen",
+                    "--profile",
+                    str(snapshot),
+                    "--entities",
+                    str(city / "entities" / "entities.parquet"),
+                    "--out",
+                    str(out / "scores"),
+                    "--report",
+                    str(out / "screen.json"),
+                    "--audit",
+                    str(out / "audit.jsonl"),
+                ],
                 ROOT,
-            )  # fmt: skip
+            )
             plan = measure(
-                [RISKDRAW, "plan", "--scores", str(out / "scores"), "--events",
-                 str(city / "entities" / "events"), "--profile", str(snapshot), "--secret",
-                 str(out / "draw.key"), "--pool", str(pool), "--out", str(out / "plans"),
-                 "--report", str(out / "plan.json"), "--plot", str(out / "plan.png"),
-                 "--audit", str(out / "audit.jsonl")],
+                [
+                    RISKDRAW,
+                    "plan",
+                    "--scores",
+                    str(out / "scores"),
+                    "--events",
+                    str(city / "entities" / "events"),
+                    "--profile",
+                    str(snapshot),
+                    "--secret",
+                    str(out / "draw.key"),
+                    "--pool",
+                    str(pool),
+                    "--out",
+                    str(out / "plans"),
+                    "--report",
+                    str(out / "plan.json"),
+                    "--plot",
+                    str(out / "plan.png"),
+                    "--audit",
+                    str(out / "audit.jsonl"),
+                ],
                 ROOT,
-            )  # fmt: skip
+            )
             bare = subprocess.run(
-                [sys.executable, "-c", BARE, str(snapshot), name, version], cwd=ROOT, check=True,
-                capture_output=True, text=True,
-            )  # fmt: skip
+                [sys.executable, "-c", BARE, str(snapshot), name, version],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             runs.append((profile, screen, plan, json.loads(bare.stdout.strip().splitlines()[-1])))
         screened = json.loads((out / "screen.json").read_text())
         planned = json.loads((out / "plan.json").read_text())
-        med = {k: statistics.median(r[i]["seconds"] for r in runs)
-               for i, k in enumerate(("profile", "screen", "plan"))}  # fmt: skip
+        med = {
+            k: statistics.median(r[i]["seconds"] for r in runs)
+            for i, k in enumerate(("profile", "screen", "plan"))
+        }
         bare_s = statistics.median(r[3]["scores"] + r[3]["contributions"] for r in runs)
-        rows.append({"entities": n, "runs": len(runs), **med, "bare": bare_s,
-                     "bare_scores": statistics.median(r[3]["scores"] for r in runs),
-                     "open": screened["enterprises"], "explained": screened["explained"],
-                     "visits": planned["visits"],
-                     "peak": max(max(r[0]["peak_gib"], r[1]["peak_gib"], r[2]["peak_gib"])
-                                 for r in runs)})  # fmt: skip
+        rows.append(
+            {
+                "entities": n,
+                "runs": len(runs),
+                **med,
+                "bare": bare_s,
+                "bare_scores": statistics.median(r[3]["scores"] for r in runs),
+                "open": screened["enterprises"],
+                "explained": screened["explained"],
+                "visits": planned["visits"],
+                "peak": max(
+                    max(r[0]["peak_gib"], r[1]["peak_gib"], r[2]["peak_gib"]) for r in runs
+                ),
+            }
+        )
         r = rows[-1]
-        print(f"round {n:>9,}: screening snapshot {r['profile']:.1f} s, screen {r['screen']:.1f} s"
-              f" (bare {bare_s:.1f} s), plan {r['plan']:.1f} s", flush=True)  # fmt: skip
+        print(
+            f"round {n:>9,}: screening snapshot {r['profile']:.1f} s, screen {r['screen']:.1f} s"
+            f" (bare {bare_s:.1f} s), plan {r['plan']:.1f} s",
+            flush=True,
+        )
     lines = [
         "| enterprises | runs | open at the screening date | screening snapshot s | screen s "
         "(C, D explained) | champion's bare cost s (scores + TreeSHAP for all) | screen / bare "
@@ -647,12 +763,253 @@ def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
     return command, lines
 
 
+def _served(workdir: Path, city: Path, out: Path):
+    """`riskdraw serve` on a city's screening snapshot with the round benchmark's champion, on a
+    free loopback port: (process, url, seconds to ready)."""
+    import socket
+
+    import httpx
+    import yaml
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw["serve"] |= {"max_rows": 200_000}
+    params = out / "params.yaml"
+    params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    env = os.environ | {
+        "RISKDRAW_TOKENS": f"bench:plan:{BENCH_TOKEN}",
+        "BENTOML_HOME": str(out / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            RISKDRAW,
+            "serve",
+            "--port",
+            str(port),
+            "--profile",
+            str(city / "round" / "screening.parquet"),
+            "--entities",
+            str(city / "entities" / "entities.parquet"),
+            "--events",
+            str(city / "entities" / "events"),
+            "--out",
+            str(out / "service"),
+            "--audit",
+            str(out / "audit.jsonl"),
+            "--secret",
+            str(out / "draw.key"),
+            "--params",
+            str(params),
+        ],
+        cwd=out,
+        stdout=(out / "service.log").open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited:\n{(out / 'service.log').read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return process, url, time.perf_counter() - started
+
+
+def _stop(process) -> None:
+    import signal
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def bench_service(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list[str]]:
+    """The service over loopback, on each city's screening snapshot with the round benchmark's
+    champion: 100,000-row batches over HTTP (a Parquet upload and JSON rows) against in-process
+    scoring of the same rows; single-record latency; one-click screening through the endpoint;
+    60 s of concurrent load; schemathesis for 120 s (the first city only)."""
+    import httpx
+    import pandas as pd
+
+    from benchmarks.service import Kind, fuzz, load
+    from riskdraw.features.profile import screening_rows
+    from riskdraw.training.registry import load_version
+    from riskdraw.training.scoring import score
+
+    name, version = _round_champion(workdir)
+    model = load_version(name, version)
+    headers = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+    rows_out, extra = [], []
+    for i, n in enumerate(sizes):
+        city = _city(workdir, n)
+        snapshot = city / "round" / "screening.parquet"
+        if not snapshot.exists():
+            measure(
+                [
+                    RISKDRAW,
+                    "profile",
+                    "--entities",
+                    str(city / "entities"),
+                    "--out",
+                    str(snapshot),
+                    "--report",
+                    str(city / "round" / "profile.json"),
+                    "--page",
+                    str(city / "round" / "attributes.md"),
+                    "--screening-only",
+                    "--no-progress",
+                ],
+                ROOT,
+            )
+        out = workdir / f"service-{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        frame = screening_rows(snapshot, "bench", model.factors)
+        batch = pd.concat([frame] * -(-100_000 // len(frame)), ignore_index=True).head(100_000)
+        batch = batch[["entity_id", *model.factors]]
+        parquet = out / "batch.parquet"
+        batch.to_parquet(parquet, index=False)
+        records = [
+            {k: (None if v != v else v) for k, v in r.items()}
+            for r in batch[model.factors].to_dict(orient="records")
+        ]
+        process, url, ready = _served(workdir, city, out)
+        try:
+            inproc, upload, as_json = [], [], []
+            with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
+                for _ in range(repeat):
+                    t = time.perf_counter()
+                    score(model, batch)
+                    inproc.append(time.perf_counter() - t)
+                    t = time.perf_counter()
+                    answer = http.post(
+                        "/score_file", files={"file": ("batch.parquet", parquet.read_bytes())}
+                    )
+                    upload.append(time.perf_counter() - t)
+                    assert answer.status_code == 200, answer.text[:500]
+                    t = time.perf_counter()
+                    answer = http.post("/score", json={"rows": records})
+                    as_json.append(time.perf_counter() - t)
+                    assert answer.status_code == 200, answer.text[:500]
+                single = []
+                one = {"rows": records[:1]}
+                for _ in range(50):  # warm
+                    http.post("/score", json=one)
+                for _ in range(1000):
+                    t = time.perf_counter()
+                    http.post("/score", json=one)
+                    single.append((time.perf_counter() - t) * 1000)
+                clicks = []
+                for _ in range(repeat if n <= 200_000 else 1):
+                    t = time.perf_counter()
+                    task = http.post("/screen/submit", json={}).json()["task_id"]
+                    while http.get("/screen/status", params={"task_id": task}).json()["status"] in (
+                        "in_progress",
+                        "pending",
+                    ):
+                        time.sleep(0.2)
+                    found = http.get("/screen/get", params={"task_id": task}).json()
+                    clicks.append(time.perf_counter() - t)
+                    assert found["enterprises"] == len(frame), found
+            if i == 0:
+                mix = [
+                    Kind("batch of 1,000 rows", "/score", {"rows": records[:1000]}, 0.2),
+                    Kind("one row", "/score", {"rows": records[:1], "reasons": 3}, 0.6),
+                    Kind(
+                        "one enterprise",
+                        "/score_enterprises",
+                        {"entity_ids": frame["entity_id"].head(1).tolist()},
+                        0.2,
+                    ),
+                ]
+                loaded = load(url, BENCH_TOKEN, mix, seconds=60, clients=8)
+                fuzzed = fuzz(url, BENCH_TOKEN, seconds=120, report=out / "schemathesis.txt")
+                extra.append((n, loaded, fuzzed))
+        finally:
+            _stop(process)
+        med = statistics.median
+        rows_out.append(
+            {
+                "n": n,
+                "open": len(frame),
+                "ready": ready,
+                "inproc": med(inproc),
+                "upload": med(upload),
+                "json": med(as_json),
+                "p50": float(np.percentile(single, 50)),
+                "p99": float(np.percentile(single, 99)),
+                "click": med(clicks),
+                "runs": repeat,
+            }
+        )
+        r = rows_out[-1]
+        print(
+            f"service {n:>9,}: 100k rows in-process {r['inproc']:.2f} s, Parquet upload "
+            f"{r['upload']:.2f} s, JSON {r['json']:.2f} s; one row p50 {r['p50']:.1f} ms p99 "
+            f"{r['p99']:.1f} ms; one click {r['click']:.1f} s",
+            flush=True,
+        )
+    lines = [
+        "| enterprises | open at the screening date | runs | service ready s | 100,000 rows in "
+        "process s | over HTTP, Parquet upload s (rows/s, / in process) | over HTTP, JSON rows s "
+        "(rows/s, / in process) | one row p50 / p99 ms | one-click screening through the "
+        "endpoint s | targets (batch ≥ 0.5 of in process, p99 < 50 ms) |",
+        "|---:|---:|---:|---:|---:|---|---|---|---:|---|",
+    ]
+    for r in rows_out:
+        up, js = r["inproc"] / r["upload"], r["inproc"] / r["json"]
+        met = "met" if max(up, js) >= 0.5 and r["p99"] < 50 else "**missed**"
+        lines.append(
+            f"| {r['n']:,} | {r['open']:,} | {r['runs']} | {r['ready']:.1f} | {r['inproc']:.2f} | "
+            f"{r['upload']:.2f} ({100_000 / r['upload']:,.0f}, {up:.2f}) | {r['json']:.2f} "
+            f"({100_000 / r['json']:,.0f}, {js:.2f}) | {r['p50']:.1f} / {r['p99']:.1f} | "
+            f"{r['click']:.1f} | {met} |"
+        )
+    for n, loaded, fuzzed in extra:
+        lines += [
+            "",
+            f"Load on the {n:,}-enterprise city: {loaded['clients']} clients for "
+            f"{loaded['seconds']} s, {loaded['requests']:,} requests "
+            f"({loaded['requests_per_second']:,} per second), {loaded['errors']} errors.",
+            "",
+            "| request | requests | errors | p50 ms | p95 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for kind, k in loaded["kinds"].items():
+            lines.append(
+                f"| {kind} | {k['requests']:,} | {k['errors']} | {k['p50_ms']} | "
+                f"{k['p95_ms']} | {k['p99_ms']} |"
+            )
+        lines += [
+            "",
+            f"schemathesis for 120 s against /docs.json (not_a_server_error, "
+            f"response_schema_conformance): {fuzzed['cases']:,} cases, "
+            f"{'passed' if fuzzed['passed'] else '**failed**'}.",
+        ]
+    return "riskdraw serve ...; HTTP batch, single-record, one-click, load and fuzz", lines
+
+
+BENCH_TOKEN = "bench-token-0123456789abcdef"
+
+
 BENCHES = {
     "simulate": bench_simulate,
     "governance": bench_governance,
     "profile": bench_profile,
     "model": bench_model,
     "round": bench_round,
+    "service": bench_service,
     "chicago": bench_chicago,
 }
 
@@ -693,6 +1050,15 @@ def write_section(name: str, command: str, lines: list[str], note: str) -> None:
 
 
 NOTES = {
+    "service": "Each figure is over loopback to `riskdraw serve` (BentoML, one worker, four "
+    "threads) with the round benchmark's champion on the city's screening snapshot. A batch "
+    "is 100,000 rows of the 12 factors (the snapshot repeated where the city is smaller), "
+    "timed from the request to the whole answer; in process is the one scoring function on the "
+    "same rows in the benchmark's own process. The one-click screening is submit, status polls "
+    "every 0.2 s, and the answer (class counts, the riskiest with reasons, the files written). "
+    "Single-record latency is 1,000 sequential requests after 50 to warm up. Medians of "
+    "`--repeat` runs (one for the 1.3M city's screening). Needs the governance and model "
+    "benchmarks' outputs (`--keep`).",
     "round": "The one click is the profile's screening snapshot from resolve's events, `screen` "
     "(every open enterprise scored and classed, the reasons of classes C and D) and `plan` "
     "(overrides, inclusion probabilities, the draw, two inspectors per visit, the frontier), "
@@ -763,7 +1129,7 @@ def main() -> None:
     REFERENCE = args.reference
     # The profile benchmark reads the governance benchmark's outputs: keep them for it (the
     # temporary folder is still removed at the end unless --workdir is given).
-    KEEP = args.keep or bool({"profile", "model", "round"} & set(args.only or BENCHES))
+    KEEP = args.keep or bool({"profile", "model", "round", "service"} & set(args.only or BENCHES))
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="riskdraw-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:

@@ -103,6 +103,9 @@ def score(model: ScoringModel, profile: pd.DataFrame, reasons: int = 0) -> pd.Da
         `rank_score` (the finer, uncalibrated ranking), `risk_class` (A-D by the model's own
         cut-offs), and with `reasons` the columns of `REASONS`.
     """
+    if profile.empty:  # nothing to score (the learner refuses an empty table)
+        columns = [k for k in KEYS if k in profile.columns] + list(SCORES)
+        return pd.DataFrame(columns=columns + (list(REASONS) if reasons else []))
     rank = model.model.raw_score(profile)  # the learner runs once: probability calibrates it
     probability = model.model.calibrate(rank)
     out = profile[[k for k in KEYS if k in profile.columns]].reset_index(drop=True)

@@ -359,3 +359,25 @@ def test_production_refuses_the_development_token_and_no_tokens(tmp_path):
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert named in " ".join(result.output.split()), result.output
     assert SCORE_TOKEN not in runner.invoke(app, ["serve", "--help"]).output
+
+
+def test_bentomls_own_refusals_come_in_the_services_shape_never_as_a_500(served):
+    typed = served.post("score", {"rows": [{FACTORS[0]: "many"}], "reasons": "x"}, role="score")
+    assert typed.status_code == 400
+    body = typed.json()
+    assert body["problems"][0].startswith(
+        f"field rows.0.{FACTORS[0]}: Input should be a valid number"
+    )
+    assert "field reasons: Input should be a valid integer" in body["detail"]
+    broken = httpx.post(
+        f"{served.url}/score_file",
+        content=b"--b\r\n-1--b--\r\n",
+        headers=served.headers("score") | {"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert broken.status_code == 400 and "multipart form cannot be read" in broken.json()["error"]
+    bare = httpx.post(
+        f"{served.url}/score_file",
+        content=b"x",
+        headers=served.headers("score") | {"Content-Type": "multipart/form-data"},
+    )
+    assert bare.status_code == 400 and "without a boundary" in bare.json()["error"]
