@@ -28,296 +28,32 @@ from typing import Annotated, Any, Literal
 
 import bentoml
 import plotly
+from answers import (  # serving/ is the service's working directory
+    Capacity,
+    Health,
+    PlanAnswer,
+    Progress,
+    Row,
+    ScoreAnswer,
+    Scored,
+    Screening,
+    Verified,
+)
 from bentoml.validators import ContentType
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field, ValidationError
+from gate import Gate, refuse
+from pydantic import Field, ValidationError
 from starlette.responses import JSONResponse
 
 from riskdraw.access import DEV_TOKEN, ROLES, tokens_from_env
+from riskdraw.domain.risk import RISK_CLASSES
 
 CONFIG_ENV = "RISKDRAW_SERVICE"
 """The environment variable `riskdraw serve` passes the service's paths and params in."""
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("riskdraw.service")
-
-# ---- who may call what ------------------------------------------------------------------------
-
-ROUTE_ROLES = {
-    "score": "score",
-    "score_file": "score",
-    "score_enterprises": "score",
-    "enterprise": "score",
-    "metadata": "score",
-    "verify": "score",
-    "screen_progress": "plan",
-    "screen": "plan",
-    "plan": "plan",
-    "download": "plan",
-}
-"""The first segment of each endpoint's path -> the role it needs (the screen task's
-submit/status/get routes fall under `screen`). Anything else (health, BentoML's own routes, the
-docs, the page's static files) is open: the page's own calls carry the token."""
-
-
-class Gate:
-    """ASGI middleware: the bearer token and its role on every endpoint but the open ones, and
-    the request size limit (`serve.max_upload_mb`) on every request."""
-
-    def __init__(self, app, tokens, max_bytes: int) -> None:
-        self.app, self.tokens, self.max_bytes = app, tokens, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            return await _refusal(
-                413,
-                f"the request is {int(length):,} bytes; the limit is "
-                f"{self.max_bytes:,} (serve.max_upload_mb)",
-            )(scope, receive, send)
-        kind = headers.get(b"content-type", b"").lower()
-        if kind.startswith(b"multipart/form-data") and b"boundary=" not in kind:
-            return await _refusal(
-                400,
-                "Content-Type: multipart/form-data without a boundary: "
-                "send the file as a multipart form (curl -F file=@rows.csv)",
-            )(scope, receive, send)
-        if kind.startswith(b"multipart/form-data"):
-            body, problem = await _form_body(scope, receive, self.max_bytes)
-            if problem:
-                return await _refusal(*problem)(scope, receive, send)
-            receive = _replay(body, receive)
-        role = ROUTE_ROLES.get(scope["path"].strip("/").split("/")[0])
-        if role is not None:
-            caller = self.tokens.caller(headers.get(b"authorization", b"").decode("latin-1"))
-            if caller is None:
-                answer = _refusal(401, "a bearer token is needed: Authorization: Bearer <token>")
-                answer.headers["WWW-Authenticate"] = "Bearer"
-                return await answer(scope, receive, send)
-            if not caller.may(role):
-                return await _refusal(
-                    403, f"{caller.name} has role {caller.role}; {scope['path']} needs role {role}"
-                )(scope, receive, send)
-            scope.setdefault("state", {})["caller"] = caller
-        if scope["path"] == "/docs.json":
-            return await self.app(scope, receive, _rewritten(send, _documented))
-        return await self.app(
-            scope, _limited(receive, self.max_bytes), _rewritten(send, _plain_error)
-        )
-
-
-def _rewritten(send, rewrite):
-    """`send` that holds a JSON response whole and passes it through `rewrite(status, body)`
-    (which returns the body to send, or None to send it as it is)."""
-    held: dict = {}
-
-    async def rewriting(message):
-        if message["type"] == "http.response.start":
-            kind = dict(message.get("headers", [])).get(b"content-type", b"")
-            if kind.startswith(b"application/json"):
-                held["start"], held["body"] = message, b""
-                return None
-            return await send(message)
-        if message["type"] == "http.response.body" and "start" in held:
-            held["body"] += message.get("body", b"")
-            if message.get("more_body"):
-                return None
-            start = held.pop("start")
-            body = rewrite(start["status"], held["body"]) or held["body"]
-            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-            headers.append((b"content-length", str(len(body)).encode()))
-            await send({**start, "headers": headers})
-            return await send({"type": "http.response.body", "body": body})
-        return await send(message)
-
-    return rewriting
-
-
-def _plain_error(status: int, body: bytes) -> bytes | None:
-    """BentoML's own refusals in the service's shape: `{"error", "detail", "problems"}`, the
-    detail in words (a validation error's every field and rule), never a list at the top (its
-    4xx bodies come as `[{"error": ...}]`)."""
-    if status < 400 or status >= 500:
-        return None
-    try:
-        found = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(found, list) and found and isinstance(found[0], dict):
-        found = found[0]
-    if not isinstance(found, dict):
-        return None
-    detail = found.get("detail")
-    if isinstance(detail, list):
-        problems = [
-            f"field {'.'.join(str(p) for p in d.get('loc', [])) or '(body)'}: {d.get('msg')}"
-            for d in detail
-            if isinstance(d, dict)
-        ]
-        found = {
-            "error": found.get("error", "bad request"),
-            "detail": "; ".join(problems),
-            "problems": problems,
-        }
-    found.setdefault("problems", [])
-    return json.dumps(found, ensure_ascii=False).encode()
-
-
-REFUSALS = {
-    "401": "no token, or not one the service knows",
-    "403": "the token's role does not cover this endpoint",
-    "409": "not now: a screening is running, none has run yet, or no draw secret",
-    "413": "over a limit: rows, ids or request size (params serve)",
-    "422": "input the rules refuse: each problem names the row, field and rule",
-}
-TASK_STATES = [
-    "pending",
-    "in_progress",
-    "completed",
-    "failed",
-    "canceled",
-    "success",
-    "failure",
-    "cancelled",
-]
-
-
-def _documented(status: int, body: bytes) -> bytes | None:
-    """The OpenAPI document as the service answers: BentoML 1.4.40 documents its 400 bodies'
-    `detail` and its task routes' answers unlike what they send, and none of the refusals."""
-    if status != 200:
-        return None
-    doc = json.loads(body)
-    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Refusal"] = {
-        "type": "object",
-        "required": ["error"],
-        "title": "Refusal",
-        "properties": {
-            "error": {"type": "string"},
-            "detail": {"type": "string"},
-            "problems": {"type": "array", "items": {"type": "string"}},
-        },
-    }
-    for name in ("InvalidArgument", "NotFound", "InternalServerError"):
-        if name in schemas:
-            schemas[name].setdefault("properties", {})["problems"] = {
-                "type": "array",
-                "items": {"type": "string"},
-            }
-    task = schemas.get("TaskStatusResponse")
-    if task is not None:
-        task["required"] = ["task_id", "status"]
-        task.setdefault("properties", {}).setdefault("status", {})["enum"] = TASK_STATES
-    for path, operations in doc.get("paths", {}).items():
-        if ROUTE_ROLES.get(path.strip("/").split("/")[0]) is None:
-            continue
-        for operation in operations.values():
-            responses = operation.setdefault("responses", {})
-            for code, why in REFUSALS.items():
-                responses.setdefault(
-                    code,
-                    {
-                        "description": why,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}
-                        },
-                    },
-                )
-    _nullable(doc)
-    return json.dumps(doc).encode()
-
-
-def _nullable(node) -> None:
-    """OpenAPI 3.0 spells an optional value `nullable: true`; BentoML drops it where pydantic
-    said `X | None` at the top of an answer."""
-    if isinstance(node, dict):
-        if "type" in node and node.get("default", 0) is None:
-            node["nullable"] = True
-        for value in node.values():
-            _nullable(value)
-    elif isinstance(node, list):
-        for value in node:
-            _nullable(value)
-
-
-async def _form_body(scope, receive, max_bytes: int) -> tuple[bytes, tuple | None]:
-    """A multipart request's body, read whole and parsed once here: a form Starlette cannot
-    read is a 400 (BentoML 1.4.40 answers it with a 500)."""
-    from starlette.requests import Request
-
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        if size > max_bytes:
-            return b"", (
-                413,
-                f"the request is over the limit of {max_bytes:,} bytes (serve.max_upload_mb)",
-            )
-        if not message.get("more_body"):
-            break
-    body = b"".join(chunks)
-    try:
-        form = await Request(scope, _replay(body)).form()
-        await form.close()
-    except Exception as error:  # the parser's own words name what is wrong
-        return body, (400, f"the multipart form cannot be read: {getattr(error, 'detail', error)}")
-    return body, None
-
-
-def _replay(body: bytes, receive=None):
-    """`receive` that gives `body` once, then what `receive` gives (the client going away)."""
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if sent:
-            return await receive() if receive is not None else {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-def _limited(receive, max_bytes: int):
-    """`receive` that stops a body without a length (chunked) at the limit."""
-    seen = 0
-
-    async def limited():
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > max_bytes:
-                from http import HTTPStatus
-
-                raise bentoml.exceptions.BentoMLException(
-                    f"the request is over the limit of {max_bytes:,} bytes (serve.max_upload_mb)",
-                    error_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                )
-        return message
-
-    return limited
-
-
-def _refusal(status: int, error: str, problems: list[str] | None = None) -> JSONResponse:
-    """A 4xx answer: what is wrong (`error`) and, where there are several, each `problem`
-    naming the row, field and rule."""
-    return JSONResponse({"error": error, "problems": problems or []}, status_code=status)
-
-
-def _refuse(ctx, status: int, error: str, problems: list[str] | None = None) -> JSONResponse:
-    """`_refusal` from inside an endpoint (BentoML keeps the body of a returned response but
-    takes the status from the context)."""
-    ctx.response.status_code = status
-    return _refusal(status, error, problems)
-
 
 # ---- the configuration `riskdraw serve` passes ------------------------------------------------
 
@@ -332,92 +68,6 @@ def _config() -> dict:
 _STARTED = json.loads(os.environ.get(CONFIG_ENV) or "{}")
 EXAMPLE_ROW: dict[str, float | None] = _STARTED.get("example", {})
 """One enterprise's factors from the screening profile, shown as the docs' example."""
-
-# ---- what goes in and out (the OpenAPI document shows these, with examples) -------------------
-
-Row = dict[str, float | None]
-
-
-class Scored(BaseModel):
-    """One scored row."""
-
-    entity_id: str | None = Field(default=None, description="as sent (files, enterprise ids)")
-    probability: float = Field(ge=0, le=1, description="calibrated probability of a problem")
-    rank_score: float = Field(description="the finer, uncalibrated ranking score")
-    risk_class: Literal["A", "B", "C", "D"] = Field(description="by the model's own cut-offs")
-    reasons: list[str] | None = Field(default=None, description="largest raising factors")
-    reasons_zh: list[str] | None = None
-
-
-class ScoreAnswer(BaseModel):
-    model_name: str
-    model_version: str = Field(examples=["3"])
-    data_version: str | None = Field(
-        default=None,
-        description="the profile's digest, where the rows came from it (enterprise ids)",
-    )
-    rows: int
-    scores: list[Scored]
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-    model_name: str
-    model_version: str
-    data_version: str
-    development_token: bool = Field(description="running on the documented development token")
-
-
-class Screening(BaseModel):
-    screening_id: str
-    model_name: str
-    model_version: str
-    data_version: str
-    screening_date: str
-    enterprises: int
-    expected_problems: float
-    expected_hit_rate_random: float
-    by_class: dict[str, dict[str, Any]]
-    top: list[dict[str, Any]]
-    downloads: list[str] = Field(description="files `download` gives for this screening")
-    seconds: float
-
-
-class Progress(BaseModel):
-    state: Literal["idle", "running", "done", "failed"]
-    stage: str
-    done: int
-    total: int
-    screening_id: str | None = None
-    error: str | None = None
-
-
-class Capacity(BaseModel):
-    inspections: int | None = None
-    share: float | None = None
-
-
-class PlanAnswer(BaseModel):
-    screening_id: str
-    plan_id: str
-    model_version: str
-    data_version: str
-    commitment: str
-    public_value: str
-    report: dict[str, Any]
-    visits: list[dict[str, Any]]
-    downloads: list[str]
-    binding: bool = Field(
-        description="false: a proposal; the round's plan, with its "
-        "inspectors and checklists, is drawn by `riskdraw plan`"
-    )
-
-
-class Verified(BaseModel):
-    plan: str
-    identical: bool
-    problems: list[str]
-
 
 # ---- the page ---------------------------------------------------------------------------------
 
@@ -510,7 +160,7 @@ class Riskdraw:
             "screening_date": _day(self.snapshot),
             "enterprises": len(self.snapshot),
             **described,
-            "classes": ["A", "B", "C", "D"],
+            "classes": list(RISK_CLASSES),
             "limits": self.limits.model_dump(),
             "plan": self.plan_settings.model_dump(mode="json"),
             "roles": list(ROLES),
@@ -530,7 +180,7 @@ class Riskdraw:
         from riskdraw.training.scoring import check_records
 
         if len(rows) > self.limits.max_rows:
-            return _refuse(
+            return refuse(
                 ctx,
                 413,
                 f"{len(rows):,} rows; the limit is {self.limits.max_rows:,} (serve.max_rows)",
@@ -567,14 +217,14 @@ class Riskdraw:
                 else pd.read_csv(file, dtype=str, keep_default_na=False)
             )
         except Exception as error:  # a file that is neither: the reader's own words
-            return _refuse(
+            return refuse(
                 ctx,
                 422,
                 f"file: not a readable {'Parquet' if parquet else 'CSV'} file "
                 f"({type(error).__name__}: {str(error)[:200]})",
             )
         if len(rows) > self.limits.max_rows:
-            return _refuse(
+            return refuse(
                 ctx,
                 413,
                 f"file: {len(rows):,} rows; the limit is {self.limits.max_rows:,} (serve.max_rows)",
@@ -610,14 +260,14 @@ class Riskdraw:
         from riskdraw.training.scoring import check_rows
 
         if len(entity_ids) > self.limits.max_ids:
-            return _refuse(
+            return refuse(
                 ctx,
                 413,
                 f"{len(entity_ids):,} ids; the limit is {self.limits.max_ids:,} (serve.max_ids)",
             )
         unknown = [i for i in dict.fromkeys(entity_ids) if i not in self.by_id.index]
         if unknown:
-            return _refuse(
+            return refuse(
                 ctx,
                 404,
                 f"{len(unknown)} enterprise ids are not in the screening "
@@ -645,7 +295,7 @@ class Riskdraw:
         try:
             checked = check()
         except RowError as error:
-            return _refuse(ctx, 422, str(error).split(": ", 1)[0], error.problems)
+            return refuse(ctx, 422, str(error).split(": ", 1)[0], error.problems)
         scored = run_score(self.model, checked, reasons)
         keep = [c for c in checked.columns if c not in self.model.factors]
         out = checked[keep].join(scored.drop(columns=[c for c in scored if c in keep]))
@@ -689,7 +339,7 @@ class Riskdraw:
         from riskdraw.inspection.enterprise import enterprise_file
 
         if entity_id not in self.by_id.index:
-            return _refuse(
+            return refuse(
                 ctx,
                 404,
                 f"entity_id {entity_id!r} is not in the screening profile (not "
@@ -702,7 +352,8 @@ class Riskdraw:
             if path.exists()
             else None
         )
-        record = self.registry.get(entity_id, {"entity_id": entity_id})
+        found = self.registry[self.registry["entity_id"] == entity_id]
+        record = found.iloc[0].to_dict() if len(found) else {"entity_id": entity_id}
         found = enterprise_file(
             self.model, row, record, inspections, self.screen_settings.reasons, self.limits.history
         )
@@ -725,7 +376,7 @@ class Riskdraw:
 
         caller = _caller(ctx)
         if not self._lock.acquire(blocking=False):
-            return _refuse(ctx, 409, "a screening is running: wait for it (screen_progress)")
+            return refuse(ctx, 409, "a screening is running: wait for it (screen_progress)")
         started = time.perf_counter()
         screening_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         try:
@@ -743,7 +394,7 @@ class Riskdraw:
             scores = run_screen(
                 self.model,
                 self.snapshot,
-                _frame(self.registry),
+                self.registry,
                 self.screen_settings.reasons,
                 tuple(self.screen_settings.explained_classes),
                 self.limits.screen_part_rows,
@@ -766,6 +417,7 @@ class Riskdraw:
                 "scores": scores,
                 "folder": folder,
                 "audit": entry["hash"],
+                "downloads": {"scores.csv", "scores.parquet"},
             }
             answer = Screening(
                 screening_id=screening_id,
@@ -778,7 +430,7 @@ class Riskdraw:
                 expected_hit_rate_random=found["expected_hit_rate_random"],
                 by_class=found["by_class"],
                 top=_top(scores, self.limits.top),
-                downloads=["scores.csv", "scores.parquet"],
+                downloads=sorted(self._screenings[screening_id]["downloads"]),
                 seconds=round(time.perf_counter() - started, 2),
             )
             self._progress = self._progress.model_copy(update={"state": "done", "stage": "done"})
@@ -843,10 +495,10 @@ class Riskdraw:
         from riskdraw.inspection.planning import PLAN_COLUMNS, make_plan, recent
 
         if not self._screenings:
-            return _refuse(ctx, 409, "no screening yet: run `screen` first")
+            return refuse(ctx, 409, "no screening yet: run `screen` first")
         screening_id = screening_id or next(reversed(self._screenings))
         if screening_id not in self._screenings:
-            return _refuse(
+            return refuse(
                 ctx,
                 404,
                 f"screening_id {screening_id!r}: no such screening; "
@@ -864,7 +516,7 @@ class Riskdraw:
                 self.plan_settings.model_dump() | {k: v for k, v in given.items() if v is not None}
             )
         except ValidationError as error:
-            return _refuse(
+            return refuse(
                 ctx,
                 422,
                 "the plan's settings are out of their ranges",
@@ -872,7 +524,7 @@ class Riskdraw:
             )
         secret = self.paths["secret"]
         if not secret.is_file():
-            return _refuse(
+            return refuse(
                 ctx,
                 409,
                 f"no draw secret in {secret.name}: run `riskdraw commit` and "
@@ -893,17 +545,18 @@ class Riskdraw:
                 frame, settings, derive_seed(value, settings.public_value), outside, cooled
             )
         except UserError as error:
-            return _refuse(ctx, 422, str(error))
+            return refuse(ctx, 422, str(error))
         plan_id = f"plan-{uuid.uuid4().hex[:6]}"
         folder = held["folder"] / plan_id
         folder.mkdir(parents=True)
         drawn.inclusion.to_csv(folder / "inclusion.csv", index=False)
-        visits = drawn.visits.merge(
-            scores[["entity_id", "name", "reasons"]], on="entity_id", how="left"
-        )
+        shown = [c for c in ("entity_id", "name", "district_code", "reasons") if c in scores]
+        visits = drawn.visits.merge(scores[shown], on="entity_id", how="left")
         visits.assign(reasons=visits["reasons"].map("; ".join)).to_csv(
             folder / "visits.csv", index=False
         )
+        files = [f"{plan_id}/inclusion.csv", f"{plan_id}/visits.csv"]
+        held["downloads"].update(files)
         committed = commitment(value)
         self.audit.append(
             "service.plan",
@@ -926,7 +579,7 @@ class Riskdraw:
             public_value=settings.public_value,
             report=_json(drawn.report),
             visits=_json(visits.head(self.limits.top).to_dict(orient="records")),
-            downloads=[f"{plan_id}/inclusion.csv", f"{plan_id}/visits.csv"],
+            downloads=files,
             binding=False,
         )
 
@@ -952,7 +605,7 @@ class Riskdraw:
                 self.paths["domains"],
             )
         except UserError as error:
-            return _refuse(ctx, 422, str(error))
+            return refuse(ctx, 422, str(error))
         return Verified(
             plan=str(self.paths["plans"].name), identical=not problems, problems=problems
         )
@@ -972,12 +625,15 @@ class Riskdraw:
         """A screening's or a plan's file."""
         held = self._screenings.get(screening_id)
         if held is None:
-            return _refuse(ctx, 404, f"screening_id {screening_id!r}: no such screening")
-        folder = held["folder"].resolve()
-        path = (folder / file).resolve()
-        if folder not in path.parents or not path.is_file():
-            return _refuse(ctx, 404, f"file {file!r}: not one of screening {screening_id}'s files")
-        return path
+            return refuse(ctx, 404, f"screening_id {screening_id!r}: no such screening")
+        if file not in held["downloads"]:
+            return refuse(
+                ctx,
+                404,
+                f"file {file!r}: not one of screening {screening_id}'s files "
+                f"({', '.join(sorted(held['downloads']))})",
+            )
+        return held["folder"] / file
 
 
 _TOKENS = tokens_from_env()
@@ -992,8 +648,8 @@ def _caller(ctx) -> str:
     return caller.name if caller is not None else "unknown"
 
 
-def _registry(path: Path) -> dict[str, dict]:
-    """entity_id -> the registry columns screening carries."""
+def _registry(path: Path):
+    """The registry columns screening carries, one row per enterprise."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -1001,13 +657,7 @@ def _registry(path: Path) -> dict[str, dict]:
 
     held = set(pq.ParquetDataset(path).schema.names)
     frame = pd.read_parquet(path, columns=[c for c in ("entity_id", *ENTITY_COLUMNS) if c in held])
-    return {r["entity_id"]: r for r in frame.to_dict(orient="records")}
-
-
-def _frame(registry: dict[str, dict]):
-    import pandas as pd
-
-    return pd.DataFrame.from_records(list(registry.values()))
+    return frame
 
 
 def _day(frame) -> str:

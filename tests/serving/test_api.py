@@ -210,10 +210,9 @@ def test_one_click_screening_through_the_client_equals_the_screen_command(served
     )
     assert download.status_code == 200
     assert len(pd.read_csv(io.BytesIO(download.content))) == found["enterprises"]
-    escape = served.post(
-        "download", {"screening_id": found["screening_id"], "file": "../../audit.jsonl"}
-    )
-    assert escape.status_code == 404
+    for file in ("../../audit.jsonl", "scores.csv\x00", "/etc/passwd", "\u009d\u001f"):
+        escape = served.post("download", {"screening_id": found["screening_id"], "file": file})
+        assert escape.status_code in (400, 404), (file, escape.text)  # never a file outside
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +312,7 @@ def test_every_scoring_screening_and_plan_is_in_the_audit_log_by_caller(served, 
     assert all(e["model_version"] == version for e in service)
     who = {e["action"]: e["who"] for e in service}
     assert who["service.score_enterprises"] == "scorer" and who["service.plan"] == "planner"
+    assert who["service.screen"] == "planner"  # the task knows who submitted it
 
 
 def test_the_openapi_document_describes_every_endpoint_with_examples(served):
