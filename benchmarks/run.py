@@ -802,6 +802,8 @@ def _served(workdir: Path, city: Path, out: Path):
             str(out / "audit.jsonl"),
             "--secret",
             str(out / "draw.key"),
+            "--domains",
+            str(ROOT / "catalogue" / "domains.yaml"),
             "--params",
             str(params),
         ],

@@ -587,8 +587,17 @@ class Riskdraw:
     def verify(
         self,
         ctx: bentoml.Context,
-        secret: Annotated[str, Field(pattern="^[0-9a-f]{64}$", description="revealed secret")],
-        public_value: str | None = None,
+        secret: Annotated[
+            str,
+            Field(
+                pattern="^[0-9a-f]{64}$",
+                description="the revealed secret (64 lower-case hex characters)",
+                examples=["5f0c" * 16],
+            ),
+        ],
+        public_value: Annotated[
+            str | None, Field(description="default: the one the plan records")
+        ] = None,
     ) -> Verified:
         """Re-run the published draw (`riskdraw plan`'s folder) from its inputs and the revealed
         secret: identical byte for byte, or each difference named."""

@@ -334,7 +334,10 @@ def test_the_openapi_document_describes_every_endpoint_with_examples(served):
         assert route in paths, route
     body = json.dumps(paths["/score"])
     assert FACTORS[0] in body  # the example row names the champion's factors
-    assert "examples" in json.dumps(paths["/score_enterprises"])
+    for route in ("/score", "/score_enterprises", "/enterprise", "/plan", "/verify", "/download"):
+        assert "examples" in json.dumps(paths[route]["post"]["requestBody"]), route
+    for route in ("/score", "/plan", "/enterprise"):
+        assert {"401", "403", "422"} <= set(paths[route]["post"]["responses"]), route
 
 
 def test_production_refuses_the_development_token_and_no_tokens(tmp_path):
