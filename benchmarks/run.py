@@ -193,12 +193,8 @@ def _reference_code(workdir: Path, rev: str) -> tuple[list[str], dict, Path]:
     catalogue)."""
     tree = workdir / f"reference-{rev}"
     if not tree.exists():
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(tree), rev],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT,
+                       check=True, capture_output=True)  # fmt: skip
     package = workdir / f"reference-{rev}-path"
     package.mkdir(exist_ok=True)
     link = package / "riskdraw"
@@ -215,36 +211,16 @@ def _governance_run(
     for stage in (interim, entities):
         shutil.rmtree(stage, ignore_errors=True)
     ingest = measure(
-        [
-            *command,
-            "ingest",
-            "--raw",
-            str(city / "raw"),
-            "--out",
-            str(interim),
-            "--report",
-            str(city / f"quality{tag}.json"),
-            "--page",
-            str(city / f"quality{tag}.html"),
-            "--no-progress",
-        ],
-        cwd,
-        env,
-    )
+        [*command, "ingest", "--raw", str(city / "raw"), "--out", str(interim),
+         "--report", str(city / f"quality{tag}.json"), "--page", str(city / f"quality{tag}.html"),
+         "--no-progress"],
+        cwd, env,
+    )  # fmt: skip
     resolve = measure(
-        [
-            *command,
-            "resolve",
-            "--interim",
-            str(interim),
-            "--out",
-            str(entities),
-            "--report",
-            str(city / f"resolve{tag}.json"),
-        ],
-        cwd,
-        env,
-    )
+        [*command, "resolve", "--interim", str(interim), "--out", str(entities),
+         "--report", str(city / f"resolve{tag}.json")],
+        cwd, env,
+    )  # fmt: skip
     if tag:  # the reference's outputs are not the city's
         for stage in (interim, entities):
             shutil.rmtree(stage, ignore_errors=True)
@@ -459,56 +435,25 @@ def bench_model(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
     selection = city / "selection.json"
     if not selection.exists():
         subprocess.run(
-            [
-                RISKDRAW,
-                "select",
-                "--profile",
-                str(profile),
-                "--report",
-                str(selection),
-                "--scores",
-                str(city / "selection-scores.csv"),
-                "--plot",
-                str(city / "selection.png"),
-                "--no-track",
-            ],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
+            [RISKDRAW, "select", "--profile", str(profile), "--report", str(selection),
+             "--scores", str(city / "selection-scores.csv"), "--plot",
+             str(city / "selection.png"), "--no-track"],
+            cwd=ROOT, check=True, capture_output=True,
+        )  # fmt: skip
     runs = []
     for i in range(repeat):
         store = _fresh_store(workdir / f"model-{i}")
         tune = measure(
-            [
-                RISKDRAW,
-                "tune",
-                "--profile",
-                str(profile),
-                "--selection",
-                str(selection),
-                "--report",
-                str(store / "tuning.json"),
-                "--storage",
-                str(store / "optuna.db"),
-                "--trials",
-                "50",
-            ],
+            [RISKDRAW, "tune", "--profile", str(profile), "--selection", str(selection),
+             "--report", str(store / "tuning.json"), "--storage", str(store / "optuna.db"),
+             "--trials", "50"],
             ROOT,
-        )
+        )  # fmt: skip
         train = measure(
-            [
-                RISKDRAW,
-                "train",
-                "--profile",
-                str(profile),
-                "--tuning",
-                str(store / "tuning.json"),
-                "--report",
-                str(store / "train.json"),
-            ],
+            [RISKDRAW, "train", "--profile", str(profile), "--tuning", str(store / "tuning.json"),
+             "--report", str(store / "train.json")],
             ROOT,
-        )
+        )  # fmt: skip
         runs.append((tune, train, json.loads((store / "tuning.json").read_text())["trials"]))
     tune_s = statistics.median(r[0]["seconds"] for r in runs)
     train_s = statistics.median(r[1]["seconds"] for r in runs)
@@ -633,12 +578,8 @@ def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
         pool = city / "raw" / "inspectors" / "pool.csv"
         if not pool.exists():  # a city simulated before the pool was delivered
             pool.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [sys.executable, "-c", POOL, str(pool), str(n)],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
+            subprocess.run([sys.executable, "-c", POOL, str(pool), str(n)], cwd=ROOT, check=True,
+                           capture_output=True)  # fmt: skip
         out = city / "round"
         runs = []
         for _ in range(repeat if n <= 200_000 else 1):
@@ -646,100 +587,44 @@ def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
             out.mkdir(parents=True)
             snapshot = out / "screening.parquet"
             profile = measure(
-                [
-                    RISKDRAW,
-                    "profile",
-                    "--entities",
-                    str(city / "entities"),
-                    "--out",
-                    str(snapshot),
-                    "--report",
-                    str(out / "profile.json"),
-                    "--page",
-                    str(out / "attributes.md"),
-                    "--screening-only",
-                    "--no-progress",
-                ],
+                [RISKDRAW, "profile", "--entities", str(city / "entities"), "--out", str(snapshot),
+                 "--report", str(out / "profile.json"), "--page", str(out / "attributes.md"),
+                 "--screening-only", "--no-progress"],
                 ROOT,
-            )
+            )  # fmt: skip
             screen = measure(
-                [
-                    RISKDRAW,
-                    "screen",
-                    "--profile",
-                    str(snapshot),
-                    "--entities",
-                    str(city / "entities" / "entities.parquet"),
-                    "--out",
-                    str(out / "scores"),
-                    "--report",
-                    str(out / "screen.json"),
-                    "--audit",
-                    str(out / "audit.jsonl"),
-                ],
+                [RISKDRAW, "screen", "--profile", str(snapshot), "--entities",
+                 str(city / "entities" / "entities.parquet"), "--out", str(out / "scores"),
+                 "--report", str(out / "screen.json"), "--audit", str(out / "audit.jsonl")],
                 ROOT,
-            )
+            )  # fmt: skip
             plan = measure(
-                [
-                    RISKDRAW,
-                    "plan",
-                    "--scores",
-                    str(out / "scores"),
-                    "--events",
-                    str(city / "entities" / "events"),
-                    "--profile",
-                    str(snapshot),
-                    "--secret",
-                    str(out / "draw.key"),
-                    "--pool",
-                    str(pool),
-                    "--out",
-                    str(out / "plans"),
-                    "--report",
-                    str(out / "plan.json"),
-                    "--plot",
-                    str(out / "plan.png"),
-                    "--audit",
-                    str(out / "audit.jsonl"),
-                ],
+                [RISKDRAW, "plan", "--scores", str(out / "scores"), "--events",
+                 str(city / "entities" / "events"), "--profile", str(snapshot), "--secret",
+                 str(out / "draw.key"), "--pool", str(pool), "--out", str(out / "plans"),
+                 "--report", str(out / "plan.json"), "--plot", str(out / "plan.png"),
+                 "--audit", str(out / "audit.jsonl")],
                 ROOT,
-            )
+            )  # fmt: skip
             bare = subprocess.run(
-                [sys.executable, "-c", BARE, str(snapshot), name, version],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
+                [sys.executable, "-c", BARE, str(snapshot), name, version], cwd=ROOT, check=True,
+                capture_output=True, text=True,
+            )  # fmt: skip
             runs.append((profile, screen, plan, json.loads(bare.stdout.strip().splitlines()[-1])))
         screened = json.loads((out / "screen.json").read_text())
         planned = json.loads((out / "plan.json").read_text())
-        med = {
-            k: statistics.median(r[i]["seconds"] for r in runs)
-            for i, k in enumerate(("profile", "screen", "plan"))
-        }
+        med = {k: statistics.median(r[i]["seconds"] for r in runs)
+               for i, k in enumerate(("profile", "screen", "plan"))}  # fmt: skip
         bare_s = statistics.median(r[3]["scores"] + r[3]["contributions"] for r in runs)
-        rows.append(
-            {
-                "entities": n,
-                "runs": len(runs),
-                **med,
-                "bare": bare_s,
-                "bare_scores": statistics.median(r[3]["scores"] for r in runs),
-                "open": screened["enterprises"],
-                "explained": screened["explained"],
-                "visits": planned["visits"],
-                "peak": max(
-                    max(r[0]["peak_gib"], r[1]["peak_gib"], r[2]["peak_gib"]) for r in runs
-                ),
-            }
-        )
+        rows.append({"entities": n, "runs": len(runs), **med, "bare": bare_s,
+                     "bare_scores": statistics.median(r[3]["scores"] for r in runs),
+                     "open": screened["enterprises"], "explained": screened["explained"],
+                     "visits": planned["visits"],
+                     "peak": max(max(r[0]["peak_gib"], r[1]["peak_gib"], r[2]["peak_gib"])
+                                 for r in runs)})  # fmt: skip
         r = rows[-1]
-        print(
-            f"round {n:>9,}: screening snapshot {r['profile']:.1f} s, screen {r['screen']:.1f} s"
-            f" (bare {bare_s:.1f} s), plan {r['plan']:.1f} s",
-            flush=True,
-        )
+        print(f"round {n:>9,}: screening snapshot {r['profile']:.1f} s, screen {r['screen']:.1f} s"
+              f" (bare {bare_s:.1f} s), plan {r['plan']:.1f} s", flush=True)  # fmt: skip
     lines = [
         "| enterprises | runs | open at the screening date | screening snapshot s | screen s "
         "(C, D explained) | champion's bare cost s (scores + TreeSHAP for all) | screen / bare "

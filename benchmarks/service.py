@@ -13,6 +13,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -111,7 +112,9 @@ def fuzz(url: str, token: str, seconds: int, report: Path | None = None) -> dict
                "--workers", "1", "--no-color"]  # fmt: skip
     # one worker: hypothesis' lambda descriptions are not thread-safe (a "Runtime Error" of the
     # fuzzer itself with two)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300)
+    with tempfile.TemporaryDirectory(prefix="riskdraw-fuzz-") as cwd:  # its cache, not ours
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300,
+                              cwd=cwd)  # fmt: skip
     output = done.stdout + done.stderr
     if report is not None:
         report.write_text(output, encoding="utf-8")

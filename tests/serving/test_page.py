@@ -27,7 +27,7 @@ ARGS = [
 ]
 """Without the background-networking flags chromium keeps trying hosts this machine cannot
 reach."""
-SCREENSHOT = ROOT / "reports" / "service-page.png"
+SCREENSHOT = ROOT / "reports" / "service-page.jpg"
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_one_click_screens_the_city_and_the_page_shows_the_apis_numbers(served, 
     assert shown_rate == pytest.approx(plan["report"]["expected_hit_rate"])
     assert page.inner_text("#plan-hit-rate") == f"{100 * plan['report']['expected_hit_rate']:.1f}%"
     SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True, type="jpeg", quality=70)
     assert failures == []
     page.close()
 
