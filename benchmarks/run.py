@@ -651,14 +651,11 @@ def bench_round(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list
 def _served(workdir: Path, city: Path, out: Path):
     """`riskdraw serve` on a city's screening snapshot with the round benchmark's champion, on a
     free loopback port: (process, url, seconds to ready)."""
-    import socket
-
-    import httpx
     import yaml
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from benchmarks.service import free_port, wait_ready
+
+    port = free_port()
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     raw["serve"] |= {"max_rows": 200_000}
     params = out / "params.yaml"
@@ -699,26 +696,8 @@ def _served(workdir: Path, city: Path, out: Path):
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited:\n{(out / 'service.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
+    wait_ready(url, process, out / "service.log", seconds=600)
     return process, url, time.perf_counter() - started
-
-
-def _stop(process) -> None:
-    import signal
-
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def bench_service(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, list[str]]:
@@ -729,7 +708,7 @@ def bench_service(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, li
     import httpx
     import pandas as pd
 
-    from benchmarks.service import Kind, fuzz, load
+    from benchmarks.service import Kind, fuzz, load, stop
     from riskdraw.features.profile import screening_rows
     from riskdraw.training.registry import load_version
     from riskdraw.training.scoring import score
@@ -824,7 +803,7 @@ def bench_service(sizes: list[int], repeat: int, workdir: Path) -> tuple[str, li
                 fuzzed = fuzz(url, BENCH_TOKEN, seconds=120, report=out / "schemathesis.txt")
                 extra.append((n, loaded, fuzzed))
         finally:
-            _stop(process)
+            stop(process)
         med = statistics.median
         rows_out.append(
             {

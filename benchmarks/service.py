@@ -124,3 +124,48 @@ def fuzz(url: str, token: str, seconds: int, report: Path | None = None) -> dict
         "cases": int(found.group(1)) if found else 0,
         "tail": "\n".join(output.strip().splitlines()[-25:]),
     }
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> float:
+    """Wait for a started service to answer `/readyz`; the seconds it took.
+
+    Raises:
+        RuntimeError: it exited, or was not ready in time (the end of its log in the message).
+    """
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited ({process.returncode}):\n"
+                               f"{log.read_text()[-3000:]}")  # fmt: skip
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"the service was not ready in {seconds} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the service's process group (it was started in a session of its own), SIGKILL
+    if it lingers."""
+    import os
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass

@@ -75,21 +75,23 @@ class Gate:
                 )(scope, receive, send)
             scope.setdefault("state", {})["caller"] = caller
         if scope["path"] == "/docs.json":
-            return await self.app(scope, receive, _rewritten(send, _documented))
+            return await self.app(scope, receive, _rewritten(send, _documented, {200}))
+        refusals = set(range(400, 500))
         return await self.app(
-            scope, _limited(receive, self.max_bytes), _rewritten(send, _plain_error)
+            scope, _limited(receive, self.max_bytes), _rewritten(send, _plain_error, refusals)
         )
 
 
-def _rewritten(send, rewrite):
-    """`send` that holds a JSON response whole and passes it through `rewrite(status, body)`
-    (which returns the body to send, or None to send it as it is)."""
+def _rewritten(send, rewrite, statuses: set[int]):
+    """`send` that holds a JSON response of one of `statuses` whole and passes it through
+    `rewrite(status, body)` (which returns the body to send, or None to send it as it is);
+    any other response streams through untouched."""
     held: dict = {}
 
     async def rewriting(message):
         if message["type"] == "http.response.start":
             kind = dict(message.get("headers", [])).get(b"content-type", b"")
-            if kind.startswith(b"application/json"):
+            if message["status"] in statuses and kind.startswith(b"application/json"):
                 held["start"], held["body"] = message, b""
                 return None
             return await send(message)

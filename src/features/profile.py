@@ -350,7 +350,7 @@ def write_profile(
             rows[date] = pq.read_metadata(work / f"as_of={date}.parquet").num_rows
         if not attrs:  # every snapshot copied: the attributes are the copies' columns
             names = pq.read_schema(work / f"as_of={date}.parquet").names
-            catalogued = _catalogued(names)
+            catalogued = catalogued(names)
             attrs = [catalogued[n] for n in names if n in catalogued]
         write_completion(work, "profile", inputs, counts={"rows_by_as_of_date": rows})
     return attrs
@@ -452,7 +452,7 @@ def profile_families(path: Path, columns) -> dict[str, str]:
     if FAMILIES_KEY in meta:
         own = json.loads(meta[FAMILIES_KEY])
         return {c: own[c] for c in columns if c in own}
-    known = _catalogued(columns)
+    known = catalogued(columns)
     return {c: known[c].family for c in columns if c in known}
 
 
@@ -460,14 +460,14 @@ def attribute_wording(names: list[str]) -> dict[str, dict[str, str]]:
     """attribute -> {"en": ..., "zh": ...}: what the catalogue says each attribute is (the
     words a score's reasons use). Attributes the catalogue does not hold (a real city's own)
     are left out: they are described by their names."""
-    known = _catalogued(names)
+    known = catalogued(names)
     return {n: {"en": known[n].en, "zh": known[n].zh} for n in names if n in known}
 
 
 def attribute_bounds(names: list[str]) -> dict[str, tuple[float, float]]:
     """attribute -> (lowest, highest) value it can take (`Attribute.bounds`); attributes the
     catalogue does not hold (a real city's own) are left out: only finiteness is checked."""
-    known = _catalogued(names)
+    known = catalogued(names)
     return {n: known[n].bounds for n in names if n in known}
 
 
@@ -497,11 +497,6 @@ def screening_rows(
 
 
 def catalogued(names) -> dict[str, Attribute]:
-    """name -> riskdraw's catalogue entry of each of `names` the catalogue holds."""
-    return _catalogued(names)
-
-
-def _catalogued(names) -> dict[str, Attribute]:
     """name -> riskdraw's catalogue entry, for the districts the names' one-hots show."""
     districts = [n.removeprefix("district_") for n in names if n.startswith("district_")]
     return {a.name: a for a in attributes(districts)}

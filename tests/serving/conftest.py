@@ -4,11 +4,8 @@ call it over HTTP, through BentoML's client and from a browser."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from benchmarks.service import free_port, stop, wait_ready
 from tests.conftest import ROOT, run_cli, tiny_champion
 
 PLAN_TOKEN = "planner-token-0123456789abcdef"
@@ -41,12 +39,6 @@ class Served:
     def post(self, route: str, body: dict | None = None, role: str = "plan", **kwargs):
         return httpx.post(f"{self.url}/{route}", json=body if body is not None else {},
                           headers=self.headers(role), timeout=120, **kwargs)  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -87,34 +79,11 @@ def served(tiny_profile, tiny_entities, tiny_city, tmp_path_factory):
                                    start_new_session=True, cwd=tmp)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log)
+        try:
+            wait_ready(url, process, log)
+        except RuntimeError as error:
+            pytest.fail(str(error))
         yield Served(url, tmp, params, audit, tmp / "scores", tmp / "plans", tmp / "secret.key",
                      log)  # fmt: skip
     finally:
-        _stop(process)
-
-
-def _wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the service exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the service was not ready in {seconds} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the service's process group, SIGKILL if it lingers."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+        stop(process)
