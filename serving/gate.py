@@ -57,11 +57,6 @@ class Gate:
                 "Content-Type: multipart/form-data without a boundary: "
                 "send the file as a multipart form (curl -F file=@rows.csv)",
             )(scope, receive, send)
-        if kind.startswith(b"multipart/form-data"):
-            body, problem = await _form_body(scope, receive, self.max_bytes)
-            if problem:
-                return await refusal(*problem)(scope, receive, send)
-            receive = _replay(body, receive)
         role = ROUTE_ROLES.get(scope["path"].strip("/").split("/")[0])
         if role is not None:
             caller = self.tokens.caller(headers.get(b"authorization", b"").decode("latin-1"))
@@ -74,6 +69,11 @@ class Gate:
                     403, f"{caller.name} has role {caller.role}; {scope['path']} needs role {role}"
                 )(scope, receive, send)
             scope.setdefault("state", {})["caller"] = caller
+        if kind.startswith(b"multipart/form-data"):  # read only for a caller it knows
+            body, problem = await _form_body(scope, receive, self.max_bytes)
+            if problem:
+                return await refusal(*problem)(scope, receive, send)
+            receive = _replay(body, receive)
         if scope["path"] == "/docs.json":
             return await self.app(scope, receive, _rewritten(send, _documented, {200}))
         refusals = set(range(400, 500))

@@ -53,6 +53,9 @@ from riskdraw.domain.risk import RISK_CLASSES
 CONFIG_ENV = "RISKDRAW_SERVICE"
 """The environment variable `riskdraw serve` passes the service's paths and params in."""
 HERE = Path(__file__).resolve().parent
+KEPT_SCREENINGS = 2
+"""Screenings whose scores stay in memory for plans (older ones are read back from their
+files): each holds a table of every open enterprise with its reasons."""
 log = logging.getLogger("riskdraw.service")
 
 # ---- the configuration `riskdraw serve` passes ------------------------------------------------
@@ -419,6 +422,8 @@ class Riskdraw:
                 "audit": entry["hash"],
                 "downloads": {"scores.csv", "scores.parquet"},
             }
+            for older in list(self._screenings)[:-KEPT_SCREENINGS]:
+                self._screenings[older].pop("scores", None)  # memory: a city's table each
             answer = Screening(
                 screening_id=screening_id,
                 model_name=self.model_name,
@@ -532,7 +537,11 @@ class Riskdraw:
             )
         value = secret.read_text(encoding="utf-8").strip()
         held = self._screenings[screening_id]
-        scores = held["scores"]
+        scores = held.get("scores")
+        if scores is None:  # an older screening: its table was let go, its file was not
+            import pandas as pd
+
+            scores = pd.read_parquet(held["folder"] / "scores.parquet")
         frame = scores[list(PLAN_COLUMNS)]
         day = scores["as_of_date"].iloc[0]
         events = self.paths["events"]

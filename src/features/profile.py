@@ -350,8 +350,8 @@ def write_profile(
             rows[date] = pq.read_metadata(work / f"as_of={date}.parquet").num_rows
         if not attrs:  # every snapshot copied: the attributes are the copies' columns
             names = pq.read_schema(work / f"as_of={date}.parquet").names
-            catalogued = catalogued(names)
-            attrs = [catalogued[n] for n in names if n in catalogued]
+            known = catalogued(names)
+            attrs = [known[n] for n in names if n in known]
         write_completion(work, "profile", inputs, counts={"rows_by_as_of_date": rows})
     return attrs
 

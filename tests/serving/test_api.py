@@ -179,6 +179,8 @@ def test_tokens_and_roles(served):
         answer = served.post(route, role="score")
         assert answer.status_code == 403 and "needs role plan" in answer.json()["error"]
     assert served.post("metadata", role="score").status_code == 200
+    upload = httpx.post(f"{url}/score_file", files={"file": ("x.csv", b"a,b\n1,2\n")})
+    assert upload.status_code == 401  # a file is not even read without a token
 
 
 def test_one_click_screening_through_the_client_equals_the_screen_command(served):
@@ -254,6 +256,13 @@ def test_the_plan_draws_as_params_say_and_takes_overrides_within_their_ranges(se
     )
     fewer = served.post("plan", {"capacity": {"inspections": 20}, "policy": "ratios"}).json()
     assert fewer["report"]["capacity"] == 20 and fewer["report"]["policy"] == "ratios"
+    for _ in range(2):  # two newer screenings: the first one's table is let go, not its plan
+        task = served.post("screen/submit").json()["task_id"]
+        while httpx.get(f"{served.url}/screen/status", params={"task_id": task},
+                        headers=served.headers()).json()["status"] == "in_progress":  # fmt: skip
+            time.sleep(0.2)
+    again = served.post("plan", {"screening_id": screened["screening_id"]}).json()
+    assert again["report"]["expected_hit_rate"] == pytest.approx(report["expected_hit_rate"])
     for wrong, named in (
         ({"capacity": {"share": 1.5}}, "field capacity.share: Input should be less than 1"),
         ({"floor": 0.9, "cap": 0.5}, "floor 0.9 is above cap 0.5"),
