@@ -49,6 +49,7 @@ from starlette.responses import JSONResponse
 
 from riskdraw.access import DEV_TOKEN, ROLES, tokens_from_env
 from riskdraw.domain.risk import RISK_CLASSES
+from riskdraw.outputs import signature
 
 CONFIG_ENV = "RISKDRAW_SERVICE"
 """The environment variable `riskdraw serve` passes the service's paths and params in."""
@@ -59,13 +60,6 @@ files): each holds a table of every open enterprise with its reasons."""
 log = logging.getLogger("riskdraw.service")
 
 # ---- the configuration `riskdraw serve` passes ------------------------------------------------
-
-
-def _config() -> dict:
-    raw = os.environ.get(CONFIG_ENV)
-    if not raw:
-        raise RuntimeError(f"{CONFIG_ENV} is not set: start the service with `riskdraw serve`")
-    return json.loads(raw)
 
 
 _STARTED = json.loads(os.environ.get(CONFIG_ENV) or "{}")
@@ -105,7 +99,9 @@ class Riskdraw:
         from riskdraw.tracking import file_digest
         from riskdraw.training.registry import CHAMPION, alias_version, load_version
 
-        config = _config()
+        if not _STARTED:
+            raise RuntimeError(f"{CONFIG_ENV} is not set: start the service with `riskdraw serve`")
+        config = _STARTED
         self.paths = {k: Path(v) for k, v in config["paths"].items()}
         params = Path(config["params"])
         self.limits = load_section("serve", params)
@@ -413,7 +409,7 @@ class Riskdraw:
                 model_name=self.model_name,
                 model_version=self.model_version,
                 data_version=self.data_version,
-                outputs={"scores": _digest(folder / "scores.parquet")},
+                outputs={"scores": signature(folder / "scores.parquet")},
                 enterprises=len(scores),
             )
             self._screenings[screening_id] = {
@@ -577,7 +573,7 @@ class Riskdraw:
             commitment=committed,
             public_value=settings.public_value,
             visits=len(visits),
-            outputs={"inclusion": _digest(folder / "inclusion.csv")},
+            outputs={"inclusion": signature(folder / "inclusion.csv")},
         )
         return PlanAnswer(
             screening_id=screening_id,
@@ -714,9 +710,3 @@ def _plain(value):
     if isinstance(value, pd.Timestamp):
         return str(value.date())
     return str(value)
-
-
-def _digest(path: Path) -> str:
-    from riskdraw.outputs import signature
-
-    return signature(path)

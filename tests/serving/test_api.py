@@ -56,8 +56,8 @@ def test_health_needs_no_token_and_names_the_champion_and_its_data(served):
     meta = served.post("metadata", role="score").json()
     assert [f["name"] for f in meta["factors"]] == FACTORS
     assert meta["cutoffs"] and meta["model_version"] == health["model_version"]
-    share = next(f for f in meta["factors"] if "_share_" in f["name"] or "count" in f["name"])
-    assert share["lowest"] == 0.0
+    counted = next(f for f in meta["factors"] if "count" in f["name"])
+    assert counted["lowest"] == 0.0
 
 
 def test_json_rows_are_scored_as_the_library_scores_them(served, screening_rows, model):
