@@ -17,6 +17,7 @@ STAMP := $(VENV)/.stamp
 
 LAB_PORT ?= 8888
 UI_PORT ?= 5000
+MONITOR_PORT ?= 8000
 SERVE_PORT ?= 3000
 PYTEST_WORKERS ?= 2
 
@@ -40,13 +41,13 @@ export PYTHONHASHSEED := 0
 # PYTHONDONTWRITEBYTECODE, every process would otherwise compile MLflow, pandas and the rest
 # from source on each start (about 3.5 s of every stage's 7).
 
-.PHONY: help setup browser run test bench serve lab ui lint format clean
+.PHONY: help setup browser run test bench serve lab ui monitor-ui lint format clean
 
 help: ## list the targets
 	@echo "riskdraw — make TARGET"
 	@grep -E '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) \
-	  | awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
-	@echo "variables: SERVE_PORT=$(SERVE_PORT) LAB_PORT=$(LAB_PORT) UI_PORT=$(UI_PORT) PYTEST_WORKERS=$(PYTEST_WORKERS)"
+	  | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "variables: SERVE_PORT=$(SERVE_PORT) LAB_PORT=$(LAB_PORT) UI_PORT=$(UI_PORT) MONITOR_PORT=$(MONITOR_PORT) PYTEST_WORKERS=$(PYTEST_WORKERS)"
 
 setup: $(STAMP) ## install uv if missing, sync .venv from uv.lock, check DVC is initialised
 	@test -f .dvc/config || { echo "error: .dvc/config is missing: DVC is not initialised here" >&2; exit 1; }
@@ -70,11 +71,12 @@ browser: ## install Debian's chromium and a CJK font for the page's browser test
 	    chromium fonts-wqy-zenhei >/dev/null; \
 	fi
 
-run: setup ## build the simulated city (dvc repro), log what DVC skipped to MLflow, print the summary, push data versions
+run: setup ## build the simulated city (dvc repro), log what DVC skipped to MLflow, print the summary, push data versions, end with the monitor's verdict
 	$(BIN)/dvc repro
 	$(BIN)/riskdraw track
 	$(BIN)/riskdraw summary
 	$(BIN)/dvc push -q
+	$(BIN)/riskdraw verdict
 
 # --dist loadscope: a module's tests stay on one worker, so its module fixtures (a loop city,
 # a tuned champion) are built once, not once per worker.
@@ -98,6 +100,10 @@ ui: setup ## the MLflow UI on 127.0.0.1, port UI_PORT (runs in mlflow.db, artifa
 	  --backend-store-uri $(MLFLOW_TRACKING_URI) \
 	  --default-artifact-root $(RISKDRAW_ARTIFACTS) \
 	  --host 127.0.0.1 --port $(UI_PORT) --workers 1
+
+monitor-ui: setup ## Evidently's UI over the monitor's workspace on 127.0.0.1, port MONITOR_PORT (the checks over time)
+	@mkdir -p data/monitoring/workspace
+	exec $(BIN)/evidently ui --workspace data/monitoring/workspace --host 127.0.0.1 --port $(MONITOR_PORT)
 
 lint: setup ## ruff check and ruff format --check over the project
 	$(BIN)/ruff check .

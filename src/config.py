@@ -211,6 +211,44 @@ class InspectorPoolSim(_Strict):
         return self
 
 
+DRIFT_KINDS = (
+    "boom", "renamed_field", "renumbered_codes", "complaints", "district_violations",
+    "unit_change",
+)  # fmt: skip
+"""The simulated city's drift scenarios (`riskdraw.simcity.drift`)."""
+DRIFT_NEEDS = {
+    "boom": ("industry", "share"),
+    "renamed_field": ("source", "field", "to"),
+    "renumbered_codes": ("source", "field"),
+    "complaints": ("factor",),
+    "district_violations": ("district", "log_odds"),
+    "unit_change": ("source",),
+}
+
+
+class DriftScenario(_Strict):
+    """One change in the simulated city from `since` on (`simulate.drift`): what the monitor
+    must catch. Each kind names what it needs (`DRIFT_NEEDS`)."""
+
+    kind: Literal[DRIFT_KINDS]
+    since: dt.date = Field(description="the day the change begins")
+    industry: str | None = Field(None, description="boom: the industry code of the new firms")
+    share: float | None = Field(None, gt=0, lt=1, description="boom: share founded since")
+    source: str | None = Field(None, description="the source id that changes (S001...)")
+    field: str | None = Field(None, description="the column as the source writes it")
+    to: str | None = Field(None, description="renamed_field: the column's new name")
+    factor: float | None = Field(None, gt=1, description="complaints: how many times as many")
+    district: str | None = Field(None, description="district_violations: its short name (顺德)")
+    log_odds: float | None = Field(None, description="district_violations: the rise in risk")
+
+    @model_validator(mode="after")
+    def _needs(self) -> DriftScenario:
+        missing = [k for k in DRIFT_NEEDS[self.kind] if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} scenario needs {missing}")
+        return self
+
+
 class SimulateParams(_Strict):
     """The `simulate` section: a city, its departments, its truth and its mess."""
 
@@ -242,6 +280,9 @@ class SimulateParams(_Strict):
     conduct: Conduct
     mess: Mess
     sources: list[SourceFamily] = Field(min_length=1)
+    drift: list[DriftScenario] = Field(
+        default_factory=list, description="changes from a date on, for the monitor to catch"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SimulateParams:
@@ -261,6 +302,9 @@ class SimulateParams(_Strict):
             range(len(self.rounds) - len(self.planned_rounds) + 1, len(self.rounds) + 1)
         ):
             raise ValueError("planned_rounds must be the last rounds (the rounds after the reform)")
+        for scenario in self.drift:
+            if not self.history_start < scenario.since <= self.history_end:
+                raise ValueError(f"drift: a {scenario.kind} must begin inside the history window")
         names = [d.name for d in self.drivers]
         if len(set(names)) != len(names):
             raise ValueError(f"drivers named twice: {names}")
@@ -412,6 +456,12 @@ class TrainParams(_Strict):
         default="inverse_inclusion",
         description="each inspection weighted by 1 / its inclusion probability, or all alike "
         "(`none`: the unweighted arm of `simulate-rounds`, which shows what the weights prevent)",
+    )
+    reference_rows: int = Field(
+        default=50_000,
+        ge=100,
+        description="enterprises of the latest training round stored with the version as the "
+        "reference `monitor` compares screenings with (a random sample if there are more)",
     )
 
     @model_validator(mode="after")
@@ -569,6 +619,80 @@ class PublishParams(_Strict):
     department: str = Field(min_length=1, description="the unit that records the results")
 
 
+class QualityChecks(_Strict):
+    """`monitor.quality`: what the screening snapshot's factors may hold."""
+
+    max_missing_increase: float = Field(
+        ge=0, le=1, description="share of a factor left empty beyond the reference's share"
+    )
+    max_out_of_range_share: float = Field(
+        ge=0, le=1, description="share of a factor outside what it can take"
+    )
+
+
+DriftMethod = Literal["wasserstein", "psi", "jensenshannon", "hellinger"]
+"""Drift scores that measure how far two distributions are apart (not p-values): each drifts
+at or above its threshold."""
+
+
+class DriftChecks(_Strict):
+    """`monitor.drift`: a factor drifts when its drift score reaches `threshold`; a family of
+    the profile when `family_share` of its attributes do."""
+
+    method: DriftMethod
+    family_method: DriftMethod
+    threshold: float = Field(gt=0)
+    family_share: float = Field(gt=0, le=1)
+    family_sample_rows: int = Field(ge=100, description="screening enterprises compared per family")
+    min_values: int = Field(ge=1, description="fewer values on a side: an attribute not compared")
+
+
+class PredictionChecks(_Strict):
+    """`monitor.prediction`: the probability's drift, and how far a class's share may move."""
+
+    method: DriftMethod
+    threshold: float = Field(gt=0)
+    class_share_change: float = Field(gt=0, le=1, description="absolute change of a class's share")
+
+
+class PerformanceChecks(_Strict):
+    """`monitor.performance`: observed against expected hit rate, once results are recorded."""
+
+    z: float = Field(gt=0, description="binomial standard errors allowed")
+    min_visits: int = Field(ge=1, description="fewer visits in a group: reported, not judged")
+
+
+class DeliveryChecks(_Strict):
+    """`monitor.deliveries`: each source's latest delivery against its earlier ones."""
+
+    window_days: int = Field(ge=7, le=365, description="the latest delivery: days before screening")
+    earlier_windows: int = Field(ge=1, le=10, description="the same span 1..N years before")
+    volume_ratio: tuple[float, float] = Field(description="records now / before: (low, high)")
+    z: float = Field(gt=0, description="Poisson standard errors a volume change must pass too")
+    min_records: int = Field(ge=1, description="fewer records expected: volume not judged")
+    fill_drop: float = Field(gt=0, le=1, description="drop of a field's filled share")
+    scale_ratio: float = Field(gt=1, description="an amount's median this many times off")
+    new_code_share: float = Field(gt=0, le=1, description="share of records with unseen codes")
+
+    @model_validator(mode="after")
+    def _ratio(self) -> DeliveryChecks:
+        lo, hi = self.volume_ratio
+        if not 0 <= lo < 1 < hi:
+            raise ValueError(f"volume_ratio must be (low < 1, high > 1): {self.volume_ratio}")
+        return self
+
+
+class MonitorParams(_Strict):
+    """The `monitor` section: the checks' thresholds (a failed check fails the verdict)."""
+
+    seed: int
+    quality: QualityChecks
+    drift: DriftChecks
+    prediction: PredictionChecks
+    performance: PerformanceChecks
+    deliveries: DeliveryChecks
+
+
 class ServeParams(_Strict):
     """The `serve` section: what the service accepts and what its answers show (the service
     itself holds no number of its own)."""
@@ -623,6 +747,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "simulate_rounds": SimulateRoundsParams,
     "publish": PublishParams,
     "serve": ServeParams,
+    "monitor": MonitorParams,
     "chicago": ChicagoParams,
 }
 

@@ -138,7 +138,15 @@ def track_outputs(layout: Layout = Layout(), log_simulation=None) -> list[dict]:
 
         log_plan_truth(report, at("reports/plan-truth.json"))
 
+    def monitored(report: dict, digest: str) -> None:
+        from riskdraw.monitoring.tracking import log_monitor
+
+        folder = at("reports/drift")
+        artifacts = [folder / "checks.csv", *sorted(folder.glob("*.html"))]
+        log_monitor(report, folder / "summary.json", artifacts)
+
     backfill("screen", at("reports/screen.json"), screened)
+    backfill("monitor", at("reports/drift/summary.json"), monitored)
     backfill("plan", at("reports/plan.json"), planned)
     backfill("plan-evaluation", at("reports/plan-truth.json"), plan_truth)
     for stage, path in (

@@ -13,8 +13,8 @@ from importlib import import_module
 from ._common import app
 
 MODULES = (
-    "city", "governance", "features", "model", "inspection", "results", "service", "loop", "cities",
-    "report", "track",
+    "city", "governance", "features", "model", "inspection", "results", "service", "monitor",
+    "loop", "cities", "report", "track",
 )  # fmt: skip
 """The command modules, in the order of the flow (`--help` lists their panels so)."""
 for _module in MODULES:

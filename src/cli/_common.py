@@ -22,7 +22,8 @@ EXIT_CODES = (
     "Exit status: 0 done; 1 an unexpected error (a bug: please report it); 2 bad usage or "
     "configuration (options, params, catalogue, an output over an input, a stage run before "
     "the one it needs); 3 bad, partial or stale data (the message names the source, record, "
-    "field and rule)."
+    "field and rule); 4 the monitor's checks failed (`monitor`, `verdict`: the checks ran and "
+    "something moved)."
 )
 
 

@@ -12,7 +12,7 @@ from ._common import PARAMS, VERBOSE, app, load, setup_logging
 from ._tables import chicago_table
 
 
-@app.command(rich_help_panel="6. real cities")
+@app.command(rich_help_panel="7. real cities")
 def chicago(
     report: Annotated[Path, typer.Option(help="the results")] = Path("reports/chicago.json"),
     quarantine: Annotated[Path, typer.Option(help="rows refused, with field and rule")] = Path(

@@ -114,13 +114,18 @@ def train(
     (`train.cutoffs`) and the wording of its factors, so every version carries its own classes
     and reasons: logged to MLflow (experiment riskdraw-model) as a pyfunc that returns
     probability, ranking score and class, with signature, input example and model card,
-    registered as a new version of `train.model_name` with alias `challenger`. Writes REPORT
-    (the version: evaluate loads exactly that one).
+    registered as a new version of `train.model_name` with alias `challenger`, with its
+    monitoring reference (the latest training round's enterprises, at most
+    `train.reference_rows`, scored by the version: what `riskdraw monitor` compares screenings
+    with). Writes REPORT (the version: evaluate loads exactly that one).
     """
+    import pandas as pd
+
     from riskdraw.features.profile import attribute_wording
     from riskdraw.io import read_json, write_json
     from riskdraw.tracking import file_digest, use_experiment
     from riskdraw.training.experiment import run_train
+    from riskdraw.training.reference import reference_frame
     from riskdraw.training.tracking import log_training
 
     setup_logging(verbose)
@@ -131,7 +136,11 @@ def train(
     trained = run_train(
         settings, frame, holdout, tuned, attribute_wording(tuned["factors"]), file_digest(profile)
     )
-    version, run_id = log_training(use_experiment("model"), trained, tuned, settings.model_name)
+    latest = pd.Timestamp(trained.data["fit_rounds"][-1])
+    reference = reference_frame(frame[frame["as_of_date"] == latest], trained.model,
+                                settings.reference_rows, settings.seed)  # fmt: skip
+    version, run_id = log_training(use_experiment("model"), trained, tuned, settings.model_name,
+                                   reference)  # fmt: skip
     result = {"model_name": settings.model_name, "version": version, "run_id": run_id}
     result |= trained.data | {"factors": tuned["factors"], "cutoffs": trained.model.cutoffs}
     write_json(report, result)

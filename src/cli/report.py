@@ -27,7 +27,7 @@ from ._tables import (
 )
 
 
-@app.command(rich_help_panel="7. reports and tracking")
+@app.command(rich_help_panel="8. reports and tracking")
 def summary(
     simulate_report: Annotated[Path, typer.Option(help="the simulate stage's report")] = Path(
         "reports/simulate.json"

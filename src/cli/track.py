@@ -11,7 +11,7 @@ from rich.table import Table
 from ._common import PARAMS, app, console
 
 
-@app.command(rich_help_panel="7. reports and tracking")
+@app.command(rich_help_panel="8. reports and tracking")
 def track(
     root: Annotated[Path, typer.Option(help="the project folder (dvc.yaml's paths under it)")] = (
         Path(".")

@@ -22,8 +22,10 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from riskdraw.config import SimulateParams
+from riskdraw.domain.regions import DISTRICTS
 from riskdraw.io import write_csv, write_json
 
+from . import drift
 from .activity import DAY, STREAM_KINDS, Stream, World, derive_dishonesty, simulate_activity
 from .drivers import MECHANISMS
 from .inspectors import POOL_FILE, inspector_pool
@@ -58,6 +60,7 @@ def build_world(params: SimulateParams) -> tuple[World, pd.DataFrame]:
         params.conduct.deregistration_per_year,
         params.conduct.habitual_share,
         params.conduct.habitual_shift,
+        drift.boom(params),
     )
     world = World(params=params, population=population)
     simulate_activity(r_act, world)
@@ -66,6 +69,11 @@ def build_world(params: SimulateParams) -> tuple[World, pd.DataFrame]:
     derive_dishonesty(r_dis, world, world.events["abnormal_list"])
     truth = run_rounds(r_rounds, world, r_dis)
     truth = pd.concat([truth, screening_truth(r_screen, world)], ignore_index=True)
+    # Drift the truth does not see (more complaints, risk unchanged) or sees alone (a
+    # district's rise, in the screening truth the round's results are drawn from).
+    world.events["complaint"] = drift.extra_complaints(params, world.events["complaint"])
+    truth = drift.district_truth(params, truth, world.entities["district_code"].to_numpy(),
+                                 {c: d.short_name for c, d in DISTRICTS.items()})  # fmt: skip
     ent = world.entities
     world.events["registration"] = pd.DataFrame(
         {
@@ -273,7 +281,8 @@ def _write_source(index: int) -> tuple[int, int, dict[str, int]]:
         for lo in range(0, max(len(positions), 1), EVENT_CHUNK_ROWS):
             part = positions[lo : lo + EVENT_CHUNK_ROWS]
             events = frame.iloc[part].assign(seq=np.arange(lo + 1, lo + len(part) + 1))
-            deliver(render(source.kind, events, world, source))
+            records = render(source.kind, events, world, source)
+            deliver(drift.drift_records(records, events["known_on"].to_numpy(), source, params))
     writer.close()
     ident.close()
     return index, writer.rows, dict(counts)

@@ -236,6 +236,7 @@ def make_population(
     deregistration_per_year: float,
     habitual_share: float = 0.0,
     habitual_shift: float = 0.0,
+    boom: tuple[np.random.Generator, str, float, np.datetime64] | None = None,
 ) -> Population:
     """Generate the registry truth for `n` enterprises.
 
@@ -247,6 +248,8 @@ def make_population(
         deregistration_per_year: base hazard of closing.
         habitual_share: share of habitual offenders, whose hidden conduct is shifted up.
         habitual_shift: how far (in standard deviations of the conduct trait).
+        boom: (its own generator, industry code, share, since): that share of the enterprises
+            are firms of that industry founded since (`simcity.drift`, the `boom` scenario).
 
     Returns:
         The population: enterprises (with their hidden conduct trait), persons, shareholders.
@@ -273,8 +276,6 @@ def make_population(
     farm = ind_section == "A"
     if farm.any():
         industry[coop] = _choice(rng, ind_code[farm], int(coop.sum()), ind_weight[farm])
-    section = pd.Series(industry).map(dict(zip(ind_code, ind_section, strict=True))).to_numpy()
-
     # Founded before the window (older firms rarer: the registry grew ~12%/year) or inside it.
     before = rng.random(n) < active_share_at_start
     founded = np.where(
@@ -282,6 +283,15 @@ def make_population(
         _dates(rng, np.datetime64("1992-01-01"), history_start, n, growth=0.12),
         _dates(rng, history_start, history_end - np.timedelta64(20, "D"), n),
     )
+    if boom is not None:
+        b_rng, b_industry, b_share, since = boom
+        if b_industry not in set(ind_code):
+            raise ValueError(f"drift: boom industry {b_industry!r} is not an industry code")
+        new = b_rng.random(n) < b_share
+        founded[new] = _dates(b_rng, since, history_end - np.timedelta64(20, "D"), int(new.sum()))
+        industry[new] = b_industry
+        before = before & ~new
+    section = pd.Series(industry).map(dict(zip(ind_code, ind_section, strict=True))).to_numpy()
     # Conduct is a mixture: most enterprises around 0, a minority of habitual offenders shifted
     # up (none in the default city; configs/concentrated-city.yaml has some).
     # Habitual offenders close no faster than others (the hazard reads the base trait), so the

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 
 from riskdraw.tracking import git_commit
 
@@ -89,9 +90,12 @@ class TuningLog:
                 mlflow.log_metrics(metrics)
 
 
-def log_training(experiment: str, trained, tuned: dict, name: str) -> tuple[str, str]:
+def log_training(
+    experiment: str, trained, tuned: dict, name: str, reference: pd.DataFrame | None = None
+) -> tuple[str, str]:
     """The final model's run: parameters, data record, in-sample calibration error; the model
-    logged and registered as a new version of `name` with alias `challenger`. Returns
+    logged and registered as a new version of `name` with alias `challenger`; `reference` (what
+    `monitor` compares screenings with) stored as the run's `REFERENCE_ARTIFACT`. Returns
     (version, run id)."""
     from .metrics import calibration_error
 
@@ -112,7 +116,24 @@ def log_training(experiment: str, trained, tuned: dict, name: str) -> tuple[str,
             "calibration_error_in_sample", calibration_error(*trained.model.model.out_of_time_)
         )
         version = log_model(trained.model, trained.rows, name, trained.card)
+        if reference is not None:
+            log_reference(reference)
     return version, run.info.run_id
+
+
+def log_reference(reference: pd.DataFrame) -> None:
+    """Store a version's monitoring reference in the active run."""
+    import tempfile
+    from pathlib import Path
+
+    from riskdraw.training.reference import REFERENCE_ARTIFACT
+
+    folder, name = REFERENCE_ARTIFACT.rsplit("/", 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        reference.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), artifact_path=folder)
+    mlflow.set_tag("monitoring_reference", REFERENCE_ARTIFACT)
 
 
 def log_evaluation(

@@ -108,6 +108,11 @@ def test_dvc_repro_builds_the_city_to_its_evaluated_model_and_reruns_only_on_cha
     assert "verified" in verified
     snaps = json.loads((project / "reports" / "next" / "profile.json").read_text())["snapshots"]
     assert [s["inspected"] for s in snaps if s["task"] == plan["task"]] == [recorded["accepted"]]
+    # The monitor's verdict on the round (a 300-enterprise city's model may well fail some
+    # checks: the stage records the verdict and `riskdraw verdict` exits by it).
+    drift = json.loads((project / "reports" / "drift" / "summary.json").read_text())
+    assert drift["status"] in ("pass", "warn", "fail") and drift["checks"] > 0
+    assert drift["recommendation"] and (project / "reports" / "drift" / "model.html").exists()
     metrics = _run([str(BIN / "dvc"), "metrics", "show", "--json"], project)
     assert "random_hit_rate" in metrics and "hit_rate_plan" in metrics
     tracked = _run([str(BIN / "riskdraw"), "track"], project)

@@ -17,7 +17,7 @@ from tests.conftest import ROOT, assert_committed_clean, run_cli, run_notebook
 
 pytestmark = pytest.mark.pipeline
 DATA = ROOT / "catalogue" / "chicago"
-NOTEBOOK = ROOT / "notebooks" / "07-chicago.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "08-chicago.ipynb"
 CONFIG = ROOT / "configs" / "chicago.yaml"
 
 

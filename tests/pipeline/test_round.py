@@ -385,3 +385,309 @@ def test_screening_in_parts_gives_the_same_scores_and_reports_its_progress(
     pd.testing.assert_frame_equal(whole, parts)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (len(snapshot),) * 2
     assert len(seen) == -(-len(snapshot) // 300)
+
+
+@pytest.fixture(scope="module")
+def monitored(planned, tiny_city, tiny_profile, tmp_path_factory):
+    """The round's inputs to the monitor: the tiny city ingested by the command (its quality
+    report too), the plan's results recorded; and the monitor run on its own screening."""
+    tmp, params, _ = planned
+    work = tmp_path_factory.mktemp("monitor")
+    done = cli("ingest", "--raw", tiny_city.raw, "--out", work / "interim", "--report",
+               work / "quality.json", "--page", work / "quality.html", "--no-progress",
+               "--no-track")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    delivered = work / "delivered" / "results.csv"
+    for args in (("simulate-results", "--plan", tmp / "plans", "--truth", tiny_city.truth,
+                  "--out", delivered),
+                 ("record-results", "--results", delivered, "--plan", tmp / "plans", "--out",
+                  work / "recorded", "--report", work / "results.json")):  # fmt: skip
+        done = cli(*args, "--params", params)
+        assert done.exit_code == 0, done.output
+    run = monitor_run(params, work, tiny_profile.path, tmp / "scores", work / "interim")
+    return tmp, params, work, run
+
+
+def monitor_run(params, work, profile, scores, interim, out="drift", *extra):
+    return cli("monitor", "--profile", profile, "--scores", scores, "--interim", interim,
+               "--quality", work / "quality.json", "--out", work / out, "--workspace",
+               work / "workspace", "--params", params, *extra)  # fmt: skip
+
+
+def test_the_monitor_finds_nothing_wrong_with_its_own_screening(monitored):
+    """The round screened by the version that learnt from the same city: every check runs
+    (sources, data quality, factor, family and score drift) and none fails; the verdict is in
+    summary.json, MLflow and the version's tags; the workspace holds the snapshots."""
+    from mlflow import MlflowClient
+
+    from riskdraw.monitoring.checks import GROUPS
+
+    _, params, work, run = monitored
+    assert run.exit_code == 0, run.output
+    summary = json.loads((work / "drift" / "summary.json").read_text())
+    assert summary["status"] in ("pass", "warn") and summary["recommendation"] == "nothing to do"
+    assert set(GROUPS) - {"source", "performance"} <= set(summary["checks_by_group"])
+    assert summary["compared"]["validated_rounds"]
+    for name in ("model", "families"):
+        assert (work / "drift" / f"{name}.html").stat().st_size > 0
+    name = yaml.safe_load(Path(params).read_text(encoding="utf-8"))["train"]["model_name"]
+    tags = MlflowClient().get_model_version(name, summary["model_version"]).tags
+    assert tags["monitor.status"] == summary["status"]
+    runs = MlflowClient().search_runs(
+        [MlflowClient().get_experiment_by_name("riskdraw-monitor").experiment_id]
+    )
+    assert any(r.data.tags.get("model_version") == summary["model_version"] for r in runs)
+    from evidently.ui.workspace import Workspace
+
+    (project,) = Workspace.create(str(work / "workspace")).search_project(f"riskdraw {name}")
+    assert len(Workspace.create(str(work / "workspace")).list_runs(project.id)) >= 2
+
+
+def test_the_round_s_results_are_judged_against_what_the_model_expected(monitored, tiny_profile):
+    """With the round's results, the performance checks report what was found and what the
+    model expected for the same visits; the tiny city's champion (promoted with its
+    calibration gate loosened) may well be caught overconfident, and then the verdict says
+    retrain."""
+    tmp, params, work, _ = monitored
+    run = monitor_run(params, work, tiny_profile.path, tmp / "scores", work / "interim",
+                      "results", "--results", work / "recorded", "--no-fail")  # fmt: skip
+    assert run.exit_code == 0, run.output
+    summary = json.loads((work / "results" / "summary.json").read_text())
+    checks = pd.read_csv(work / "results" / "checks.csv")
+    performance = checks[checks["group"] == "performance"]
+    (whole,) = performance[performance["subject"] == "all visits"].itertuples()
+    results = pd.read_parquet(work / "recorded" / "results.parquet")
+    scores = pd.read_parquet(tmp / "scores" / "scores.parquet").set_index("entity_id")
+    found = results["problem"].mean()
+    expected = scores.loc[results["entity_id"], "probability"].mean()
+    said_ = f"{len(results)} visits: found {found:.1%}, the model expected {expected:.1%}"
+    assert whole.detail == said_
+    assert whole.value == pytest.approx(found - expected)
+    assert (summary["recommendation"] == "retrain") == any(
+        c["group"] == "performance" for c in summary["failed"])  # fmt: skip
+
+
+def test_a_source_that_changed_its_unit_is_investigated_not_learnt(monitored, tiny_profile):
+    """A mutation of the real extract: the bureau with the most amounts recorded lately sends
+    its latest ones in 10,000 yuan while the catalogue says yuan. The monitor exits 4, names
+    the bureau and the field, and says to investigate the source before retraining."""
+    import shutil
+
+    tmp, params, work, _ = monitored
+    interim = work / "interim-unit"
+    shutil.copytree(work / "interim", interim)
+    screening = pd.Timestamp(yaml.safe_load(Path(params).read_text())["profile"]["screening_date"])
+    since = screening - pd.Timedelta(days=180)
+    amounts = {}
+    for path in sorted(interim.glob("*/*.parquet")):
+        if path.parent.name == "quarantine":
+            continue
+        frame = pd.read_parquet(path)
+        for column in frame.select_dtypes("float").columns:
+            amounts[(path, column)] = int((frame["known_on"].gt(since) & frame[column].gt(0)).sum())
+    (path, column) = max(amounts, key=amounts.get)
+    frame = pd.read_parquet(path)
+    frame.loc[frame["known_on"] > since, column] /= 10_000
+    frame.to_parquet(path, index=False)
+    from riskdraw.outputs import write_completion
+
+    write_completion(interim, "ingest", {}, counts={})
+    run = monitor_run(params, work, tiny_profile.path, tmp / "scores", interim, "unit")
+    assert run.exit_code == 4, run.output
+    summary = json.loads((work / "unit" / "summary.json").read_text())
+    assert summary["recommendation"] == "investigate a source"
+    (found,) = [c for c in summary["failed"] if c["group"] == "source"]
+    assert found["subject"] == path.stem and f"field {column}'s median" in found["detail"]
+    assert "a change of unit" in found["detail"] and "Traceback" not in run.output
+
+
+def test_complaints_tripled_in_the_profile_drift_the_factor_and_the_scores(
+    monitored, tiny_profile, tiny_entities
+):
+    """A doctored screening snapshot (every enterprise's complaints tripled) screened by the
+    same champion: the factor's drift and the scores' fail, and the verdict is to retrain."""
+    from tests.conftest import profile_folder
+
+    _, params, work, _ = monitored
+    frame = tiny_profile.frame.copy()
+    screening = frame["snapshot"] == "screening"
+    frame.loc[screening, "complaint_count_count_365d"] = (
+        frame.loc[screening, "complaint_count_count_365d"] * 3 + 1
+    )
+    profile = profile_folder(frame, work / "doctored.parquet")
+    done = cli("screen", "--profile", profile, "--entities", tiny_entities / "entities.parquet",
+               "--out", work / "scores-doctored", "--report", work / "screen-doctored.json",
+               "--audit", work / "audit.jsonl", "--params", params)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    run = cli("monitor", "--profile", profile, "--scores", work / "scores-doctored", "--out",
+              work / "doctored", "--workspace", work / "workspace", "--params",
+              params)  # fmt: skip
+    assert run.exit_code == 4, run.output
+    summary = json.loads((work / "doctored" / "summary.json").read_text())
+    assert summary["recommendation"] == "retrain"
+    failed = {(c["group"], c["subject"]) for c in summary["failed"]}
+    assert ("factor_drift", "complaint_count_count_365d") in failed
+    assert any(g == "prediction_drift" for g, _ in failed)
+    done = cli("verdict", "--summary", work / "doctored" / "summary.json")
+    assert done.exit_code == 4 and "retrain" in said(done)
+
+
+def drifted_city(tmp, scenario: dict, params) -> Path:
+    """The tiny city (the session's seed and size) simulated again with one drift scenario;
+    returns its params file."""
+    raw = yaml.safe_load(Path(params).read_text(encoding="utf-8"))
+    raw["simulate"] |= {"entities": 2000, "drift": [scenario]}
+    path = tmp / "params-drift.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    done = cli("simulate", "--out", tmp / "raw", "--truth", tmp / "truth", "--report",
+               tmp / "simulate.json", "--no-progress", "--params", path)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    return path
+
+
+def test_a_boom_of_new_firms_moves_the_factors_and_the_verdict_is_to_retrain(
+    monitored, tmp_path
+):
+    """`simulate.drift: boom` (a fifth of the city new restaurants since mid-March, after
+    the round the champion was judged on): the city, not a source, changed. The monitor on
+    its screening by the same champion fails the factor it moves (years in existence), and
+    recommends retraining; the registration bureaus' surge is a warning, not a fault."""
+    _, params, _, _ = monitored
+    scenario = {"kind": "boom", "since": "2025-03-15", "industry": "6210", "share": 0.2}
+    path = drifted_city(tmp_path, scenario, params)
+    steps = [
+        ["ingest", "--raw", tmp_path / "raw", "--out", tmp_path / "interim", "--report",
+         tmp_path / "quality.json", "--page", tmp_path / "q.html", "--no-progress", "--no-track"],
+        ["resolve", "--interim", tmp_path / "interim", "--out", tmp_path / "entities",
+         "--report", tmp_path / "resolve.json", "--no-track"],
+        ["profile", "--entities", tmp_path / "entities", "--out", tmp_path / "profile.parquet",
+         "--report", tmp_path / "profile.json", "--page", tmp_path / "attributes.md",
+         "--no-progress"],
+        ["screen", "--profile", tmp_path / "profile.parquet", "--entities",
+         tmp_path / "entities" / "entities.parquet", "--out", tmp_path / "scores", "--report",
+         tmp_path / "screen.json", "--audit", tmp_path / "audit.jsonl"],
+    ]  # fmt: skip
+    for step in steps:
+        done = cli(*step, "--params", path)
+        assert done.exit_code == 0, done.output
+    run = cli("monitor", "--profile", tmp_path / "profile.parquet", "--scores",
+              tmp_path / "scores", "--interim", tmp_path / "interim", "--quality",
+              tmp_path / "quality.json", "--out", tmp_path / "drift", "--workspace",
+              tmp_path / "workspace", "--params", path)  # fmt: skip
+    assert run.exit_code == 4, run.output
+    summary = json.loads((tmp_path / "drift" / "summary.json").read_text())
+    assert summary["recommendation"] == "retrain", summary["why"]
+    failed = {(c["group"], c["subject"]) for c in summary["failed"]}
+    assert ("factor_drift", "years_in_existence") in failed
+    assert not any(g == "source" for g, _ in failed)
+    registry = [w for w in summary["warnings"] if "registry changed" in w["detail"]]
+    assert registry  # the registration bureaus delivered more: new firms, shown
+
+
+def test_a_district_s_rise_in_violations_is_caught_by_the_round_s_results(
+    monitored, tiny_city, tmp_path
+):
+    """`simulate.drift: district_violations` raises one district's true risk at the
+    screening date: nothing in the records shows it, only the round's results. Judged with a
+    model that knows the city's knowable probabilities before the rise (so the champion's own
+    calibration is out of the way), the district's check fails when the results come from the
+    risen truth and passes when they come from the city's own."""
+    from riskdraw.config import load_section
+    from riskdraw.domain.regions import DISTRICTS
+    from riskdraw.monitoring.checks import performance_frame, performance_report
+    from tests.conftest import PARAMS
+
+    tmp, params, _, _ = monitored
+    visits = pd.read_parquet(tmp / "plans" / "visits.parquet")
+    busiest = visits["district_code"].value_counts().index[0]
+    scenario = {"kind": "district_violations", "since": "2025-06-30",
+                "district": DISTRICTS[busiest].short_name, "log_odds": 2.0}  # fmt: skip
+    drifted_city(tmp_path, scenario, params)
+    settings = load_section("monitor", PARAMS)
+    judged = {}
+    for name, truth in (("own", tiny_city.truth), ("risen", tmp_path / "truth")):
+        delivered = tmp_path / name / "results.csv"
+        for args in (("simulate-results", "--plan", tmp / "plans", "--truth", truth,
+                      "--out", delivered),
+                     ("record-results", "--results", delivered, "--plan", tmp / "plans",
+                      "--out", tmp_path / name / "recorded", "--report",
+                      tmp_path / name / "results.json")):  # fmt: skip
+            done = cli(*args, "--params", params)
+            assert done.exit_code == 0, done.output
+        results = pd.read_parquet(tmp_path / name / "recorded" / "results.parquet")
+        oracle = oracle_scores(tiny_city.truth, tmp / "scores")  # the city before the rise
+        frame = performance_frame(results, oracle)
+        _, checks = performance_report(frame, settings)
+        judged[name] = {c.subject: c.status for c in checks}
+    district = f"district {busiest}"
+    assert judged["own"][district] == "pass" and judged["risen"][district] == "fail", judged
+    others = [k for k in judged["own"] if k.startswith("district") and k != district]
+    assert all(judged["own"][k] != "fail" for k in others), judged
+
+
+def oracle_scores(truth: Path, scores: Path) -> pd.DataFrame:
+    """The screening's scores with the truth's knowable probability in place of the model's
+    (the simulated city's ground truth, matched to the enterprises by credit code)."""
+    screened = pd.read_parquet(scores / "scores.parquet",
+                               columns=["entity_id", "credit_code", "district_code"])  # fmt: skip
+    people = pd.read_parquet(truth / "entities.parquet", columns=["entity_uid", "credit_code"])
+    p = pd.read_parquet(truth / "probabilities.parquet")
+    p = p[p["round"] == 0].merge(people, on="entity_uid")[["credit_code", "p_known"]]
+    out = screened.merge(p, on="credit_code", how="left").rename(columns={"p_known": "probability"})
+    return out.dropna(subset=["probability"])
+
+
+def test_the_drift_review_notebook_shows_the_verdict_and_the_checks(monitored, tmp_path):
+    """notebooks/07-drift-review on the monitor's reports of the round, as `make test` runs
+    it."""
+    from tests.conftest import ROOT, assert_committed_clean, images, printed, run_notebook
+
+    _, _, work, _ = monitored
+    notebook = ROOT / "notebooks" / "07-drift-review.ipynb"
+    cells = run_notebook(notebook, tmp_path, {"drift_folder": str(work / "drift")})
+    text = printed(cells)
+    summary = json.loads((work / "drift" / "summary.json").read_text())
+    assert f"recommendation: {summary['recommendation']}" in text
+    assert "sources compared" in text and images(cells) >= 2
+    assert_committed_clean(notebook)
+
+
+def test_evidently_s_ui_shows_the_monitor_s_snapshots_over_time(monitored, tmp_path):
+    """`make monitor-ui` serves the workspace: Evidently's UI, started on it on loopback,
+    lists the project of the model and the snapshots the monitor runs added to it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from benchmarks.service import free_port, stop
+
+    _, _, work, _ = monitored
+    port = free_port()
+    log = tmp_path / "ui.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "evidently"), "ui", "--workspace",
+             str(work / "workspace"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, DO_NOT_TRACK="1"),
+        )  # fmt: skip
+    try:
+        projects = None
+        for _ in range(120):
+            assert process.poll() is None, log.read_text()[-2000:]
+            try:
+                projects = httpx.get(f"http://127.0.0.1:{port}/api/projects", timeout=2).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert projects, log.read_text()[-2000:]
+        (project,) = [p for p in projects if p["name"].startswith("riskdraw ")]
+        url = f"http://127.0.0.1:{port}/api/projects/{project['id']}/snapshots"
+        snapshots = httpx.get(url, timeout=10).json()
+        assert {"model", "families"} <= {s["metadata"]["report"] for s in snapshots}
+        assert all(s["metadata"]["model_version"] for s in snapshots)
+    finally:
+        stop(process)
