@@ -106,18 +106,17 @@ def monitor(
     except LookupError as error:
         raise fail(f"monitor: {error}") from None
     snapshot = screening_rows(profile, "monitor")
-    judged = [pd.Timestamp(d) for d in judged_rounds(name, version)]
-    validated = pq.read_table(profile, filters=[("snapshot", "=", "round")],
-                              columns=list(reference.columns.drop(
-                                  ["probability", "risk_class"], errors="ignore")
-                                  .intersection(snapshot.columns))).to_pandas()  # fmt: skip
-    validated = validated[validated["as_of_date"].isin(judged)]
     if snapshot.empty:
         raise fail(f"monitor: {profile} holds no screening snapshot: run `riskdraw profile`", 3)
+    # Only the rounds the version was judged on, and only the columns the reference holds.
+    judged = [pd.Timestamp(d) for d in judged_rounds(name, version)]
+    validated = None
+    if judged:
+        columns = [c for c in reference.columns if c in set(snapshot.columns)]
+        validated = pq.read_table(profile, columns=columns, filters=[
+            ("snapshot", "=", "round"), ("as_of_date", "in", judged)]).to_pandas()  # fmt: skip
     scored = pd.read_parquet(scores / "scores.parquet")
-    attrs = [c for c in snapshot.columns if c in set(reference.columns) | set(catalogued(
-        snapshot.columns))]  # fmt: skip
-    families = {a: x.family for a, x in catalogued(attrs).items()}
+    families = {a: x.family for a, x in catalogued(snapshot.columns).items()}
     deliveries = None
     if interim is not None:
         require_complete(interim, "ingest", "monitor")
