@@ -659,6 +659,9 @@ class PerformanceChecks(_Strict):
     """`monitor.performance`: observed against expected hit rate, once results are recorded."""
 
     z: float = Field(gt=0, description="binomial standard errors allowed")
+    min_difference: float = Field(
+        ge=0, le=1, description="nor a miss smaller than this (share of visits): not a fault"
+    )
     min_visits: int = Field(ge=1, description="fewer visits in a group: reported, not judged")
 
 

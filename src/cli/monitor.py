@@ -74,20 +74,22 @@ def monitor(
     and tags the model version with the verdict; adds the snapshots to WORKSPACE (`make
     monitor-ui` shows them over time). Exit status 4 when a check fails (unless --no-fail).
     """
+    import logging
     import tempfile
+    import time
 
     import pandas as pd
-    import pyarrow.parquet as pq
 
     from riskdraw.features.profile import attribute_bounds, catalogued, screening_rows
     from riskdraw.io import read_json, write_csv, write_json
     from riskdraw.monitoring.deliveries import delivery_tables
     from riskdraw.monitoring.monitor import monitor as run_monitor
+    from riskdraw.monitoring.monitor import validated_snapshots
     from riskdraw.monitoring.tracking import (
         add_to_workspace,
         download_reference,
-        judged_rounds,
         log_monitor,
+        validated_rounds,
     )
     from riskdraw.outputs import check_file_outputs, require_complete
     from riskdraw.tracking import file_digest
@@ -108,13 +110,9 @@ def monitor(
     snapshot = screening_rows(profile, "monitor")
     if snapshot.empty:
         raise fail(f"monitor: {profile} holds no screening snapshot: run `riskdraw profile`", 3)
-    # Only the rounds the version was judged on, and only the columns the reference holds.
-    judged = [pd.Timestamp(d) for d in judged_rounds(name, version)]
-    validated = None
-    if judged:
-        columns = [c for c in reference.columns if c in set(snapshot.columns)]
-        validated = pq.read_table(profile, columns=columns, filters=[
-            ("snapshot", "=", "round"), ("as_of_date", "in", judged)]).to_pandas()  # fmt: skip
+    columns = [c for c in reference.columns if c in set(snapshot.columns)]
+    validated = validated_snapshots(profile, validated_rounds(name, version), columns,
+                                    settings.drift.family_sample_rows, settings.seed)  # fmt: skip
     scored = pd.read_parquet(scores / "scores.parquet")
     families = {a: x.family for a, x in catalogued(snapshot.columns).items()}
     deliveries = None
@@ -123,9 +121,13 @@ def monitor(
         report = read_json(quality)
         departments = {s["source_id"]: s["department"] for s in report.get("per_source", [])}
         screening = pd.Timestamp(snapshot["as_of_date"].iloc[0])
+        start = time.perf_counter()
         with console.status("comparing each source's latest delivery with its earlier ones"):
             deliveries = (*delivery_tables(interim, screening, settings.deliveries), report,
                           departments)  # fmt: skip
+        logging.getLogger(__name__).info(
+            "deliveries: %d sources in %.1f s", deliveries[0]["source_id"].nunique()
+            if len(deliveries[0]) else 0, time.perf_counter() - start)  # fmt: skip
     recorded = None
     if results is not None:
         require_complete(results, "record-results", "monitor")

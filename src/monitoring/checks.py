@@ -19,6 +19,7 @@ read from the columns, not from a test.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 
@@ -300,16 +301,38 @@ def families_report(
 
 
 def tolerances(reference: pd.DataFrame, validated: pd.DataFrame, columns) -> dict[str, float]:
-    """Per column, how far the rounds the version was judged on (and passed its gates on)
-    had drifted from its reference: a screening that drifts no further is within what the
-    model has been shown to handle (a held-out round in another season moves the seasonal
-    attributes, and the version still ranked it well). Empty if nothing was validated."""
+    """Per column, the largest move the version has been shown to handle: how far the rounds
+    it was judged on (its held-out rounds, on which it passed its gates) drifted from its
+    reference, and how far each round it was calibrated and judged on moved from the round
+    before it (each calibration round was scored by a model of the rounds before it, rolling
+    origin). A screening that drifts no further is within that: a held-out round in another
+    season moves the seasonal attributes, and counts over all of a source's history grow by a
+    year of records every round. Empty if nothing was validated.
+
+    Args:
+        reference: the version's reference (its latest training round), with `as_of_date`.
+        validated: the profile's snapshots of those rounds (`as_of_date` tells them apart; a
+            frame without it is one round judged against the reference).
+        columns: the attributes to judge.
+    """
     from riskdraw.training.reference import normed_wasserstein
 
     if validated is None or validated.empty:
         return {}
-    scores = normed_wasserstein(reference, validated, columns)
-    return {c: float(v) for c, v in scores.items() if np.isfinite(v)}
+    if "as_of_date" not in validated.columns:
+        judged, rounds = validated, [validated]
+    else:
+        dates = pd.to_datetime(validated["as_of_date"])
+        judged = validated
+        if "as_of_date" in reference.columns:  # the held-out rounds, after the reference's
+            judged = validated[dates > pd.to_datetime(reference["as_of_date"]).max()]
+        rounds = [validated[dates == d] for d in sorted(dates.unique())]
+    moves = [normed_wasserstein(reference, judged, columns)] if len(judged) else []
+    moves += [normed_wasserstein(a, b, columns) for a, b in itertools.pairwise(rounds)]
+    if not moves:
+        return {}
+    largest = pd.concat(moves, axis=1).max(axis=1, skipna=True)
+    return {c: float(v) for c, v in largest.items() if np.isfinite(v)}
 
 
 def performance_frame(results: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
@@ -334,8 +357,10 @@ def performance_frame(results: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFra
 
 def performance_report(frame: pd.DataFrame, settings, about: dict | None = None):
     """Observed against expected: per class, per district and over all the round's visits,
-    the mean of (problem - probability) within `z` binomial standard errors of 0 (groups with
-    fewer than `min_visits` visits are reported, not judged).
+    the mean of (problem - probability) within `z` binomial standard errors of 0, or within
+    `min_difference` where that is wider (a large round's standard errors are so small that a
+    miss no one would act on is significant); groups with fewer than `min_visits` visits are
+    reported, not judged.
 
     Returns:
         (the Evidently snapshot, the checks).
@@ -356,12 +381,17 @@ def performance_report(frame: pd.DataFrame, settings, about: dict | None = None)
         if n == 0:
             continue
         p = frame["probability"].to_numpy()[mask]
-        tol = perf.z * math.sqrt(float((p * (1 - p)).sum())) / n
+        se = math.sqrt(float((p * (1 - p)).sum())) / n
+        tol = max(perf.z * se, perf.min_difference)
         column = f"residual_{i}"
         columns[column] = np.where(mask, frame["residual"].to_numpy(), np.nan)
         judged = n >= perf.min_visits
         tests = [gte(-tol), lte(tol)] if judged else []
-        plan.append((name, n, float(p.mean()), tol, judged, MeanValue(column=column, tests=tests)))
+        widest = (
+            "" if perf.z * se >= perf.min_difference else f", at least {perf.min_difference:.0%}"
+        )
+        plan.append((name, n, float(p.mean()), tol, judged, widest,
+                     MeanValue(column=column, tests=tests)))  # fmt: skip
     data = pd.DataFrame(columns)
     snapshot = Report([m for *_, m in plan], include_tests=True).run(
         current_data=_dataset(data, list(columns), []),
@@ -370,11 +400,11 @@ def performance_report(frame: pd.DataFrame, settings, about: dict | None = None)
     )
     tests, values = _tests_by_metric(snapshot), _values(snapshot)
     checks = []
-    for name, n, expected, tol, judged, metric in plan:
+    for name, n, expected, tol, judged, widest, metric in plan:
         mid = metric.get_fingerprint()
         gap = float(values[mid])
         status = ("pass" if _passed(tests.get(mid, [])) else "fail") if judged else "skipped"
-        rule = (f"observed - expected within ±{tol:.1%} ({perf.z:g} standard errors)"
+        rule = (f"observed - expected within ±{tol:.1%} ({perf.z:g} standard errors{widest})"
                 if judged else f"fewer than {perf.min_visits} visits: not judged")  # fmt: skip
         checks.append(Check("performance", name, status, gap, rule,
                             f"{n} visits: found {expected + gap:.1%}, the model expected "

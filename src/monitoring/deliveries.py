@@ -12,7 +12,8 @@ compares:
   empties it);
 - **scale**: each amount's median (a unit change, yuan to 10,000 yuan, divides it by 10,000);
 - **codes**: the share of records whose code (each text field of few values) the earlier
-  deliveries never used (codes renumbered);
+  deliveries never used (codes renumbered), beyond what chance explains (Good-Turing: the
+  share of earlier records whose code was seen once);
 - and what ingest found in the delivery itself: columns the kind does not know beside
   columns that went missing (a renamed column), and sources whose file could not be read.
 """
@@ -108,14 +109,15 @@ def delivery_tables(interim: Path, screening: pd.Timestamp, settings, con=None):
                 + ", ".join(f"approx_count_distinct({_quote(c)})" for c in text)
                 + f" FROM {base}"
             ).fetchall()[0]
-            for c, n in zip(text, distinct, strict=True):
-                if not n or n > MAX_CODES:
-                    continue
+            listed = [c for c, n in zip(text, distinct, strict=True) if n and n <= MAX_CODES]
+            if listed:  # every code list of the kind in one pass: (field, value) per record
                 found = con.sql(
-                    f"SELECT source_id, win AS window, {_quote(c)} AS value, count(*) AS records "
-                    f"FROM {base} AND NULLIF(trim({_quote(c)}), '') IS NOT NULL GROUP BY ALL"
+                    "SELECT source_id, win AS window, value, count(*) AS records, field FROM "
+                    f"(UNPIVOT (SELECT source_id, win, {', '.join(map(_quote, listed))} FROM "
+                    f"{base}) ON {', '.join(map(_quote, listed))} INTO NAME field VALUE value) "
+                    "WHERE trim(value) <> '' GROUP BY ALL"
                 ).df()
-                codes.append(found.assign(kind=folder.name, field=c))
+                codes.append(found.assign(kind=folder.name))
     summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
     columns = ["source_id", "window", "value", "records", "kind", "field"]
     code_table = pd.concat(codes, ignore_index=True) if codes else pd.DataFrame(columns=columns)
@@ -238,12 +240,16 @@ def _code_findings(codes: pd.DataFrame, earlier, settings) -> list[str]:
         if total < settings.min_records:
             continue
         before = rows[rows["window"].isin(list(earlier))]
-        if before["records"].sum() < settings.min_records * len(earlier):
+        known = before.groupby("value")["records"].sum()
+        if known.sum() < settings.min_records:
             continue  # too few earlier records to know the codes in use
-        seen = set(before["value"])
-        new = now[~now["value"].isin(seen)]
+        # Good-Turing: the codes seen once before tell how often a record carries a code the
+        # earlier deliveries happened not to show (a long code list read from few records).
+        unseen = float((known == 1).sum()) / float(known.sum())
+        new = now[~now["value"].isin(set(known.index))]
         share = new["records"].sum() / total
-        if share >= settings.new_code_share:
+        chance = unseen + settings.z * np.sqrt(unseen * (1 - unseen) / total)
+        if share >= settings.new_code_share and share > chance:
             shown = ", ".join(map(str, new.sort_values("records", ascending=False)["value"][:3]))
             found.append(f"field {field}: {share:.0%} of the records carry codes the earlier "
                          f"deliveries never used ({shown}): codes renumbered?")  # fmt: skip

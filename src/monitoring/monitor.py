@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -70,8 +71,8 @@ def monitor(
         deliveries: (summary, codes, ingest's quality report, source -> department) for the
             source checks (`deliveries.delivery_tables`), or None.
         results: the round's recorded results (`entity_id`, `problem`, `risk_class`), or None.
-        validated: the profile's snapshots of the rounds the version was judged on (its
-            held-out rounds): how far they drifted from the reference is tolerated.
+        validated: the profile's snapshots of the rounds the version was calibrated and judged
+            on: how far they moved is tolerated (`checks.tolerances`).
         about: what the snapshots' metadata name (model version, screening date).
     """
     factors = model.factors
@@ -122,3 +123,35 @@ def monitor(
         },
     }  # fmt: skip
     return Monitored(summary, checks, snapshots, constant)
+
+
+def validated_snapshots(
+    profile: Path, dates: list[str], columns: list[str], rows: int, seed: int
+) -> pd.DataFrame | None:
+    """The profile's snapshots of the rounds a version was calibrated and judged on: only
+    `columns` (the reference's), and at most `rows` enterprises of each round, drawn at random
+    (a round is a whole city); None when the version names no round. Each date's file of the
+    profile (`as_of=YYYY-MM-DD.parquet`) is read whole when it is there: a filter over the
+    whole profile reads every file's values to test them."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not dates:
+        return None
+    rng = np.random.default_rng(seed)
+    wanted = list(dict.fromkeys([*columns, "snapshot", "as_of_date"]))
+    parts = []
+    for date in dates:
+        when = pd.Timestamp(date)
+        file = Path(profile) / f"as_of={when.date()}.parquet"
+        table = pq.read_table(file if file.is_file() else profile, columns=wanted)
+        when_ = pa.scalar(when.to_pydatetime(), table["as_of_date"].type)
+        mask = pc.and_(pc.equal(table["snapshot"], "round"), pc.equal(table["as_of_date"], when_))
+        keep = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        if len(keep) > rows:
+            keep = np.sort(rng.choice(keep, rows, replace=False))
+        table = table.take(pa.array(keep))  # one copy of the rows kept, not of the round
+        parts.append(table.select([c for c in wanted if c in columns]).to_pandas())
+    return pd.concat(parts, ignore_index=True)

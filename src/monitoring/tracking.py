@@ -41,16 +41,19 @@ def download_reference(name: str, version: str, folder: Path):
     return pd.read_parquet(path)
 
 
-def judged_rounds(name: str, version: str) -> list[str]:
-    """The rounds `evaluate` judged the version on (its held-out rounds, as train logged them),
-    as ISO dates; none for a version fitted on every round."""
+def validated_rounds(name: str, version: str) -> list[str]:
+    """The rounds the version was calibrated on (each scored by a model of the rounds before
+    it) and judged on (its held-out rounds), as train logged them, as ISO dates in order; none
+    for a version that logged neither."""
     import re
 
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    run = client.get_run(client.get_model_version(name, version).run_id)
-    return re.findall(r"\d{4}-\d{2}-\d{2}", run.data.params.get("held_out_rounds", ""))
+    params = client.get_run(client.get_model_version(name, version).run_id).data.params
+    found = {d for key in ("calibration_rounds", "held_out_rounds")
+             for d in re.findall(r"\d{4}-\d{2}-\d{2}", params.get(key, ""))}  # fmt: skip
+    return sorted(found)
 
 
 def log_monitor(summary: dict, report: Path, artifacts: list[Path]) -> str:

@@ -66,6 +66,32 @@ def test_a_drift_the_model_was_validated_across_is_tolerated():
     assert "years" not in failed(checks, "factor_drift")
 
 
+def test_a_factor_that_moves_every_round_is_tolerated_as_far_as_one_round_moves_it():
+    """An attribute that grows each year (months of records over a source's whole history)
+    moved between the yearly rounds the version was calibrated on as far as the screening,
+    ten months on, moved from the reference: tolerated, though the half-year held-out round
+    moved less. Three years' worth at once is not; nor is a factor that never moved between
+    rounds and moves now."""
+
+    def round_of(year: int, years: float, seed: int) -> pd.DataFrame:
+        return city(3000, seed, years=years).assign(as_of_date=pd.Timestamp(year, 9, 1))
+
+    calibrated = [round_of(2021, 8.0, 11), round_of(2022, 9.0, 12), round_of(2023, 10.0, 13)]
+    held_out = round_of(2024, 10.5, 14).assign(as_of_date=pd.Timestamp(2024, 3, 1))
+    reference, validated = calibrated[-1], pd.concat([*calibrated, held_out], ignore_index=True)
+    screening = city(6000, 20, years=10.9)
+    _, checks = model_report(reference, screening, FACTORS, BOUNDS, SETTINGS,
+                             tolerances(reference, held_out, FACTORS))  # fmt: skip
+    assert "years" in failed(checks, "factor_drift")  # the held-out round alone: not enough
+    tolerance = tolerances(reference, validated, FACTORS)
+    assert tolerance["complaints"] < SETTINGS.drift.threshold
+    _, checks = model_report(reference, screening, FACTORS, BOUNDS, SETTINGS, tolerance)
+    assert "years" not in failed(checks, "factor_drift")
+    three_more = city(6000, 21, years=13.0, complaints=0.9)
+    _, checks = model_report(reference, three_more, FACTORS, BOUNDS, SETTINGS, tolerance)
+    assert set(failed(checks, "factor_drift")) == {"years", "complaints"}
+
+
 def test_more_empty_values_or_a_value_it_cannot_take_fail_data_quality():
     current = city(6000, 2)
     current.loc[:1000, "complaints"] = np.nan
@@ -103,6 +129,20 @@ def test_results_as_the_model_expected_pass_and_a_class_found_more_often_fails()
     _, checks = performance_report(performance(3000, 1, lift=0.3), SETTINGS)
     assert "class C" in failed(checks, "performance")
     assert "class A" not in failed(checks)
+
+
+def test_a_large_round_s_small_miss_is_significant_but_not_a_fault():
+    """With 60,000 visits three standard errors are half a point: a class found 2 points more
+    often than expected passes (under `min_difference`), 8 points more fails."""
+    small = performance(60_000, 3, lift=0.02)
+    assert SETTINGS.performance.z * np.sqrt((small["probability"] * (1 - small["probability"]))
+                                            .sum()) / len(small) < 0.01  # fmt: skip
+    _, checks = performance_report(small, SETTINGS)
+    assert not failed(checks)
+    c = next(c for c in checks if c.subject == "class C")
+    assert f"at least {SETTINGS.performance.min_difference:.0%}" in c.rule
+    _, checks = performance_report(performance(60_000, 3, lift=0.08), SETTINGS)
+    assert failed(checks, "performance") == ["class C"]
 
 
 def test_a_group_too_small_is_shown_not_judged():
@@ -175,6 +215,31 @@ def test_a_source_that_changes_is_named_with_its_change(tmp_path, change, words)
     assert words in checks[0].detail and checks[0].detail.startswith("a bureau (penalty)")
 
 
+def test_codes_are_judged_by_what_chance_leaves_unseen(tmp_path):
+    """A small source (25 records a half-year, 35 in the latest) renumbering its two codes is
+    caught though its earlier deliveries hold fewer than 30 records a window; a long code list
+    read from as few records (most codes seen once) shows new codes by chance, and is not
+    called renumbered."""
+    small = penalties(50, 4)
+    latest = small["known_on"] > pd.Timestamp("2025-06-30") - pd.Timedelta(days=180)
+    more = small[latest].head(10).assign(credit_code=lambda f: "N" + f["credit_code"])
+    small = pd.concat([small, more], ignore_index=True)
+    latest = small["known_on"] > pd.Timestamp("2025-06-30") - pd.Timedelta(days=180)
+    small.loc[latest, "violation"] = np.where(small.loc[latest, "violation"] == "无照经营", "V1",
+                                              "V2")  # fmt: skip
+    write_source(tmp_path / "small" / "penalty", "S2", small)
+    summary, _ = delivery_tables(tmp_path / "small", pd.Timestamp("2025-06-30"),
+                                     SETTINGS.deliveries)  # fmt: skip
+    assert summary.groupby("window")["records"].sum().loc[[1, 2, 3]].sum() < 3 * 30
+    renumbered = source_checks(tmp_path / "small")
+    assert [c.subject for c in renumbered] == ["S2"] and "violation" in renumbered[0].detail
+    long = small.copy()
+    rng = np.random.default_rng(5)
+    long["violation"] = [f"C{k:02d}" for k in rng.integers(0, 60, len(long))]
+    write_source(tmp_path / "long" / "penalty", "S2", long)
+    assert source_checks(tmp_path / "long") == []
+
+
 def test_what_ingest_found_in_a_delivery_is_a_source_check():
     quality = {
         "failed": {"S9": "truncated"},
@@ -233,3 +298,66 @@ def test_scores_of_another_snapshot_or_results_of_another_plan_are_refused_by_na
                             "risk_class": ["A", "B"]})  # fmt: skip
     with pytest.raises(MonitorError, match="did not score"):
         performance_frame(results, snapshot)
+
+
+def test_the_alarm_count_credits_a_scenario_only_to_the_check_made_for_it():
+    """benchmarks.alarms: a renumbered complaint source is not the doubled complaints, a
+    complaint factor's drift is not the boom, and a source's warning catches nothing but the
+    registry's; a family of registration that drifts is the boom, failed or warned."""
+    from benchmarks.alarms import caught
+
+    def checks(*rows):
+        return pd.DataFrame(rows, columns=["group", "subject", "status", "detail"])
+
+    kinds = {"S027": "penalty", "S032": "complaint", "S033": "complaint", "S012": "annual_report"}
+    renumbered = checks(
+        ("source", "S033", "fail", "field category: codes renumbered?"),
+        ("factor_drift", "complaint_count_count_365d", "fail", "mean up"),
+    )
+    assert caught(renumbered, kinds) == {
+        "renamed_field": False, "renumbered_codes": True, "unit_change": False,
+        "complaints": False, "boom": False,
+    }  # fmt: skip
+    everything = checks(
+        ("source", "S027", "fail", "columns the kind does not know: ['罚没金额(元)']"),
+        ("source", "S012", "fail", "field revenue's median is 0.0001 times: a change of unit?"),
+        ("source", "S032", "fail", "1.85 times as many records"),
+        ("source", "S001", "warn", "the city's registry changed"),
+    )  # fmt: skip
+    assert caught(everything, kinds) == {
+        "renamed_field": True, "renumbered_codes": False, "unit_change": True,
+        "complaints": True, "boom": True,
+    }  # fmt: skip
+    warned = everything.assign(status="warn").iloc[:3]
+    assert not any(caught(warned, kinds).values())
+    founding = checks(("family_drift", "registration:founded_on", "warn", "years 0.33"))
+    assert caught(founding, kinds)["boom"]
+
+
+def test_the_validated_rounds_are_read_by_date_sampled_and_never_the_screening(tmp_path):
+    """One file per date (the profile's layout) or one file for all: only the round rows of
+    each date named, at most `rows` of each, the same draw for the same seed."""
+    from riskdraw.monitoring.monitor import validated_snapshots
+
+    def snapshot(date: str, kind: str, n: int, seed: int) -> pd.DataFrame:
+        frame = city(n, seed).drop(columns=["probability", "risk_class"])
+        return frame.assign(snapshot=kind, as_of_date=pd.Timestamp(date), entity_id=range(n))
+
+    parts = {"2024-09-01": snapshot("2024-09-01", "round", 500, 1),
+             "2025-03-01": snapshot("2025-03-01", "round", 80, 2),
+             "2025-06-30": snapshot("2025-06-30", "screening", 300, 3)}  # fmt: skip
+    folder = tmp_path / "profile.parquet"
+    folder.mkdir()
+    for date, frame in parts.items():
+        frame.to_parquet(folder / f"as_of={date}.parquet")
+    single = tmp_path / "one.parquet"
+    pd.concat(parts.values(), ignore_index=True).to_parquet(single)
+    dates = ["2024-09-01", "2025-03-01"]
+    for profile in (folder, single):
+        read = validated_snapshots(profile, dates, [*FACTORS, "as_of_date"], 200, seed=5)
+        assert read.groupby("as_of_date").size().to_dict() == {
+            pd.Timestamp("2024-09-01"): 200, pd.Timestamp("2025-03-01"): 80}  # fmt: skip
+        assert list(read.columns) == [*FACTORS, "as_of_date"]
+        again = validated_snapshots(profile, dates, [*FACTORS, "as_of_date"], 200, seed=5)
+        pd.testing.assert_frame_equal(read, again)
+    assert validated_snapshots(folder, [], FACTORS, 200, seed=5) is None
