@@ -54,14 +54,22 @@ def run(*args, params: Path, log: Path) -> None:
         raise RuntimeError(f"{args[0]} failed ({done.returncode}): see {log}")
 
 
+FULL_SIZE = 20_000
+"""From this size on (the default city's), a seed keeps the project's tuning."""
+
+
 def city_params(folder: Path, seed: int, entities: int, drift: list[dict]) -> Path:
-    """params.yaml for one seed: the project's, a small city's tuning (few trials, a wide
-    capacity, two validation rounds), gates a small city can pass, its own model name."""
+    """params.yaml for one seed: the project's with 8 tuning trials, its own model name and
+    gates loosened (every seed gets a champion; its calibration error is reported beside its
+    checks); below `FULL_SIZE`, a small city's tuning (a wide capacity, two validation
+    rounds)."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     raw["simulate"] |= {"entities": entities, "seed": seed, "drift": drift}
-    raw["tune"] |= {"trials": 8, "capacity": 0.25, "validation_rounds": 2}
+    raw["tune"] |= {"trials": 8}
     raw["train"]["model_name"] = f"alarms-{seed}"
     raw["evaluate"]["gates"] |= {"max_calibration_error": 1.0, "slice_floor": 0.0}
+    if entities < FULL_SIZE:
+        raw["tune"] |= {"capacity": 0.25, "validation_rounds": 2}
     path = folder / "params.yaml"
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
@@ -220,7 +228,7 @@ def measure(seeds: list[int], entities: int, workdir: Path, reuse: bool = False)
 def lines(found: dict) -> list[str]:
     """The section's tables: per seed, then the totals. A failed check of the round's results
     (performance) is counted apart from the drift checks: it judges the champion's expectations,
-    and the champions of cities this small pass a loosened calibration gate."""
+    and every champion here passed a loosened calibration gate."""
     rows = found["seeds"]
     kinds = list(rows[0]["caught"])
 
@@ -264,16 +272,16 @@ def lines(found: dict) -> list[str]:
 
 NOTE = (
     "Each seed is a city of `--entities` enterprises run through every command with the "
-    "project's params (8 tuning trials, gates a small city can pass), then simulated again "
-    "with all five scenarios from 2025 and screened by the same champion. A scenario is caught "
-    "when the check made for it fails: the renamed field, renumbered codes and unit by their "
-    "source (S027, S033, S012), doubled complaints by another complaint source; the boom when "
-    "a factor or family of registration (years in existence, founding dates, industries) is "
-    "flagged (a family's warning where the champion does not use the factor) or by the "
-    "registry's warning. A failed check of the round's results judges the champion's "
-    "expectations: champions this small are let through a calibration gate of 1.0 instead of "
-    "0.05. Small cities are noisier than the default one: the false-alarm rate here is an "
-    "upper bound."
+    "project's params (8 tuning trials; below 20,000 enterprises a small city's capacity and "
+    "two validation rounds), then simulated again with all five scenarios from 2025 and "
+    "screened by the same champion. A scenario is caught when the check made for it fails: "
+    "the renamed field, renumbered codes and unit by their source (S027, S033, S012), doubled "
+    "complaints by another complaint source; the boom when a factor or family of registration "
+    "(years in existence, founding dates, industries) is flagged (a family's warning where the "
+    "champion does not use the factor) or by the registry's warning. A failed check of the "
+    "round's results judges the champion's expectations: every champion is let through a "
+    "calibration gate of 1.0 instead of 0.05 (so that each seed has one), and its calibration "
+    "error on its held-out round is shown beside its checks."
 )
 
 
