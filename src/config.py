@@ -376,12 +376,9 @@ class ResolveParams(_Strict):
 
 
 class ProfileParams(_Strict):
-    """The `profile` section: the city, the as-of dates and DuckDB's resources."""
+    """The `profile` section: the as-of dates and DuckDB's resources (a configured city's
+    stages read its own: `cities/<name>/city.yaml`)."""
 
-    city: Literal["simulated", "chicago"] = Field(
-        default="simulated",
-        description="whose records: the simulated city's resolved events, or a real city's adapter",
-    )
     screening_date: str = Field(description="the date the whole city is screened at (YYYY-MM-DD)")
     rounds: bool = Field(description="also a snapshot at every inspection round, with labels")
     memory_limit: MemorySize = Field(description="DuckDB's memory cap, e.g. 4GB")
@@ -720,15 +717,10 @@ class ChicagoPublished(_Strict):
 
 
 class ChicagoParams(_Strict):
-    """The `chicago` section: the real city's data, its rounds, its published figures (riskdraw's
+    """The `chicago` section of `cities/chicago/city.yaml`: the city's published figures and
+    how close the reproduction must come (its data and rounds are the city file's; riskdraw's
     model on it reads the `select`, `tune` and `train` sections beside it)."""
 
-    data: str = Field(description="folder with the city's model table (30_xgboost_data.csv.gz)")
-    period_days: int = Field(ge=7, description="training inspections grouped in rounds this long")
-    with_inspector: bool = Field(
-        default=False,
-        description="the profile (`profile.city: chicago`) carries the inspector group",
-    )
     top_shares: list[float]
     published: ChicagoPublished
     tolerance_days: float = Field(gt=0)
@@ -780,10 +772,48 @@ def _describe(error: ValidationError, where: str) -> str:
     return "\n".join(lines)
 
 
+PROJECT_PARAMS = Path("params.yaml")
+"""The project's params, under a configured city's own (`--params cities/<name>/city.yaml`)."""
+
+
+def city_name(path: Path | str) -> str | None:
+    """The city's name if `path` is a configured city's file (`cities/<name>/city.yaml`: a
+    top-level `tables` and `events`), else None (a params file such as params.yaml)."""
+    try:
+        raw = _read_yaml(Path(path))
+    except ConfigError:
+        return None
+    return str(raw.get("name", "")) or None if "tables" in raw and "events" in raw else None
+
+
+def city_params(city: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The stage sections a configured city's stages read over the project's params: its own
+    `params`, with what its description already says (the screening date, its rounds) and its
+    own names for what MLflow keeps (the registered model `<name>-risk`, the study
+    `<name>-lightgbm`); without rules of its own, no rule scorecard among the baselines (the
+    simulated city's rules name its own attributes). The file's other keys are checked by
+    `riskdraw.cities.config.load_city`."""
+    own = {k: dict(v) for k, v in (city.get("params") or {}).items() if isinstance(v, dict)}
+    rounds = city.get("rounds") or {}
+    periods = rounds.get("periods") or [{}]
+    screening = rounds.get("screening_date") or periods[-1].get("until")
+    profile = own.setdefault("profile", {})
+    profile.setdefault("rounds", True)
+    if screening is not None:
+        profile.setdefault("screening_date", str(screening))
+    name = city.get("name", "city")
+    own.setdefault("train", {}).setdefault("model_name", f"{name}-risk")
+    tune = own.setdefault("tune", {})
+    tune.setdefault("study", f"{name}-lightgbm")
+    tune.setdefault("scorecard", {})
+    return own
+
+
 def load_section(
     section: str,
     params_path: Path | str = "params.yaml",
     override_path: Path | str | None = None,
+    project_params: Path | str = PROJECT_PARAMS,
     **overrides: Any,
 ) -> Any:
     """Load and validate one section of params.yaml.
@@ -793,6 +823,10 @@ def load_section(
         params_path: the params file.
         override_path: an optional YAML file whose mapping (the section's keys, or the whole file
             with the section at top level) is deep-merged over the section.
+        project_params: where a configured city's file is given as `params_path`, the
+            project's params it layers its own over (`city_params`): a key the city sets
+            replaces the project's whole (its scorecard or search space is its own, never a
+            blend with the simulated city's).
         **overrides: single keys given on the command line (None values are ignored).
 
     Returns:
@@ -805,6 +839,13 @@ def load_section(
     if section not in SECTIONS:
         raise ConfigError(f"{params_path}: unknown section {section!r}")
     raw = _read_yaml(params_path)
+    layer = None
+    if "tables" in raw and "events" in raw:  # a configured city's file
+        layer = (str(params_path), city_params(raw))
+        params_path = Path(project_params)
+        raw = _read_yaml(params_path)
+    if layer is not None and section in layer[1] and section not in raw:
+        raw = {**raw, section: {}}  # a section only the layer holds (a city's own)
     if section not in raw:
         raise ConfigError(f"{params_path}: section {section!r} is missing")
     values = raw[section]
@@ -814,6 +855,9 @@ def load_section(
             f"{'empty' if values is None else f'a {type(values).__name__}'}, not a mapping of keys"
         )
     where = f"{params_path}: {section}"
+    if layer is not None and isinstance(values, dict):
+        values = {**values, **layer[1].get(section, {})}  # a city's key replaces it whole
+        where = f"{params_path} + {layer[0]}: {section}"
     if override_path is not None:
         extra = _read_yaml(Path(override_path))
         extra = extra.get(section, extra)

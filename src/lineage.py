@@ -24,7 +24,7 @@ class Layout:
 
     root: Path = Path(".")
     params: Path = Path("params.yaml")
-    city_params: Path = Path("configs/chicago.yaml")
+    city_params: Path = Path("cities/chicago/city.yaml")
 
     def __call__(self, path: str) -> Path:
         return self.root / path
@@ -86,12 +86,19 @@ def track_outputs(layout: Layout = Layout(), log_simulation=None) -> list[dict]:
 
     def selected(params: Path, folder: str, profile: str):
         def log(report: dict, digest: str) -> None:
+            from riskdraw.config import city_name
             from riskdraw.features.tracking import log_selection
+            from riskdraw.tracking import set_city
 
             artifacts = [at(f"{folder}/{n}") for n in ("selection.json", "selection-scores.csv",
                                                       "selection.png")]  # fmt: skip
             version = _digest_or(at(profile), "not present")
-            log_selection(load_section("select", params), report, artifacts, version, digest)
+            settings = load_section("select", params, project_params=at.params)
+            set_city(city_name(params))  # a city's runs go to its own experiments
+            try:
+                log_selection(settings, report, artifacts, version, digest)
+            finally:
+                set_city(None)
 
         return log
 
@@ -118,8 +125,8 @@ def track_outputs(layout: Layout = Layout(), log_simulation=None) -> list[dict]:
     backfill("selection-evaluation", at("reports/selection-truth.json"), selection_truth)
     backfill(
         "select",
-        at("reports/chicago/selection.json"),
-        selected(at.city_params, "reports/chicago", "data/chicago/profile.parquet"),
+        at("reports/cities/chicago/selection.json"),
+        selected(at.city_params, "reports/cities/chicago", "data/cities/chicago/profile.parquet"),
         name="chicago-select",
     )
 
@@ -154,9 +161,9 @@ def track_outputs(layout: Layout = Layout(), log_simulation=None) -> list[dict]:
         ("train", "reports/train.json"),
         ("evaluate", "reports/metrics.json"),
         ("chicago", "reports/chicago.json"),
-        ("chicago-tune", "reports/chicago/tuning.json"),
-        ("chicago-train", "reports/chicago/train.json"),
-        ("chicago-evaluate", "reports/chicago/metrics.json"),
+        ("chicago-tune", "reports/cities/chicago/tuning.json"),
+        ("chicago-train", "reports/cities/chicago/train.json"),
+        ("chicago-evaluate", "reports/cities/chicago/metrics.json"),
     ):
         rows.append({"stage": stage, "report": path, "status": _check(stage, at(path))})
     return rows

@@ -23,12 +23,29 @@ def artifact_root() -> Path:
     return Path(os.environ.get("RISKDRAW_ARTIFACTS", "mlruns")).resolve()
 
 
+_city: str | None = None
+
+
+def set_city(name: str | None) -> None:
+    """Whose stages run in this process: a configured city's (`cities/<name>/city.yaml`), whose
+    experiments are `riskdraw-<name>-<stage>`, or the simulated city's (None)."""
+    global _city
+    _city = name
+
+
+def experiment_name(stage: str) -> str:
+    """The experiment of `stage` in this process (`riskdraw-<stage>`, or a configured city's
+    `riskdraw-<city>-<stage>`)."""
+    return f"riskdraw-{stage}" if _city is None else f"riskdraw-{_city}-{stage}"
+
+
 def use_experiment(stage: str) -> str:
-    """Point MLflow at riskdraw's store and return the id of the stage's experiment."""
+    """Point MLflow at riskdraw's store and return the id of the stage's experiment
+    (`riskdraw-<stage>`, or `riskdraw-<city>-<stage>` for a configured city's stages)."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
-    name = f"riskdraw-{stage}"
+    name = experiment_name(stage)
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id

@@ -31,6 +31,7 @@ LONGEST_FIRST = (
     "tests/pipeline/test_simcity_mechanisms.py",
     "tests/pipeline/test_other_drivers.py",
     "tests/pipeline/test_chicago.py",
+    "tests/pipeline/test_city_by_configuration.py",
     "tests/pipeline/test_drift.py",
 )
 """Modules that build a city, a champion or a service of their own, longest first: `make test`

@@ -1,24 +1,8 @@
-"""Real cities whose records reach riskdraw through an adapter of their own.
+"""Cities described by configuration (`cities/<name>/city.yaml`), with no code per city.
 
-`CITIES` names, for each `profile.city` value, the adapter module; each has
-`write_profile(settings, out) -> report`, reading the city's section of the params.
+`config` is the city file's schema and loading; `tables` reads a city's tables into
+riskdraw's hand-off (entities, events by kind, quarantine); `check` reports on them before
+any compute and writes the hand-off; `profile` is the generic point-in-time profile by record
+kind (or a published feature table used as it is); `reproduction` is Chicago's published
+evaluation reproduced on its configuration.
 """
-
-from __future__ import annotations
-
-from importlib import import_module
-from types import ModuleType
-
-CITIES = {"chicago": "riskdraw.cities.chicago"}
-"""profile.city -> the city's adapter module."""
-
-
-def adapter(city: str) -> ModuleType:
-    """The adapter module of `city` (imported on demand).
-
-    Raises:
-        KeyError: no adapter for that city.
-    """
-    if city not in CITIES:
-        raise KeyError(f"no adapter for city {city!r}; known: {sorted(CITIES)}")
-    return import_module(CITIES[city])

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from riskdraw.config import ConfigError, load_section
+from riskdraw.config import ConfigError, city_name, load_section
 from riskdraw.errors import USAGE, UserError
 
 DEBUG_ENV = "RISKDRAW_DEBUG"
@@ -92,8 +92,15 @@ def setup_logging(verbose: bool) -> None:
 
 
 def load(section: str, params: Path, config: Path | None = None, **overrides):
-    """A validated params section, or exit 2 with the file, section and key at fault."""
+    """A validated params section, or exit 2 with the file, section and key at fault.
+
+    Given a city's file (`cities/<name>/city.yaml`), the section is the project's params.yaml
+    with the city's own `params` over it, and the command's MLflow experiments are the city's.
+    """
+    from riskdraw.tracking import set_city
+
     try:
+        set_city(city_name(params))
         return load_section(section, params, config, **overrides)
     except (ConfigError, FileNotFoundError) as error:
         console.print(f"[red]configuration error[/red]\n{escape(str(error))}")

@@ -86,7 +86,9 @@ def selection_summary(s: dict, truth: dict | None = None) -> None:
             f"true drivers recovered (simulated city): [bold]{truth['true_drivers_recovered']} "
             f"of {truth['true_drivers']}[/bold]; missed: {', '.join(truth['missed']) or 'none'}"
         )
-    console.print("the comparison in MLflow: `make ui`, experiment riskdraw-select")
+    from riskdraw.tracking import experiment_name
+
+    console.print(f"the comparison in MLflow: `make ui`, experiment {experiment_name('select')}")
 
 
 def failed_sources(q: dict) -> None:
@@ -252,6 +254,39 @@ def chicago_table(r: dict) -> None:
     console.print(
         f"the city's evaluation: {verdict}; riskdraw's factors: {', '.join(r['factors'])}"
     )
+
+
+def city_check_table(r: dict) -> None:
+    """`city check`'s report: each table's rows, the rounds, the attributes, the issues."""
+    from rich.markup import escape
+
+    console.rule(f"[bold]city {r['city']}: its tables")
+    table = Table("table", "rows", "accepted", "refused", "left out",
+                  caption="refused: broke a rule (quarantine.csv says which); left out: by the "
+                  "city's own `keep` or `not_counted`")  # fmt: skip
+    for name, c in r["tables"].items():
+        table.add_row(name, f"{c['rows']:,}", f"{c['accepted']:,}", f"{c['refused']:,}",
+                      f"{c['left_out']:,}")  # fmt: skip
+    console.print(table)
+    if r["refused_by_rule"]:
+        console.print("rows by rule: " + "; ".join(
+            f"{escape(k)} {v:,}" for k, v in r["refused_by_rule"].items()))  # fmt: skip
+    rounds = Table("round", "as of", "inspections", "hit rate")
+    for x in r["rounds"]:
+        rate = "" if x["hit_rate"] is None else f"{x['hit_rate']:.1%}"
+        rounds.add_row(x["round"], x["as_of_date"], f"{x['inspections']:,}", rate)
+    console.print(rounds)
+    attrs = ", ".join(f"{k} {v}" for k, v in r["attributes"].items())
+    entities = "no registry" if r["entities"] is None else f"{r['entities']:,} enterprises"
+    console.print(f"{entities}; events: " + ", ".join(f"{k} {v:,}" for k, v in r["events"].items()))
+    console.print(f"attributes the profile derives, by kind: {attrs or '(none: fix the errors)'}")
+    plan = "yes" if r["can_plan"] else "no (no inspector pool or screening date)"
+    console.print(f"screening: {'yes' if r['can_screen'] else 'no'}; plan: {plan}")
+    for issue in r["issues"]:
+        colour = "red" if issue["level"] == "error" else "yellow"
+        console.print(f"[{colour}]{issue['level']}[/{colour}] {escape(issue['message'])}")
+    if r["status"] == "ok":
+        console.print("[green]check passed[/green]: the flow can start")
 
 
 def screen_summary(r: dict) -> None:

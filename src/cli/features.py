@@ -54,31 +54,30 @@ def profile(
     its first inspection, labelled with what it found) and the screening date. Only records
     known before each as-of date count. Writes OUT (one row per enterprise open at the date, or
     inspected in its round), REPORT and PAGE (every attribute: family, kinds, 说明, description).
-    With `profile.city` other than `simulated` (configs/chicago.yaml), the profile comes from
-    that city's adapter (src/cities/) instead: ENTITIES and PAGE are not used.
+    With `--params cities/<name>/city.yaml`, a configured city's profile instead: ENTITIES is
+    its hand-off (`riskdraw city ingest`), its rounds are the city file's, its attributes the
+    generic ones by record kind (src/cities/profile.py), or its published feature table.
     """
+    from riskdraw.config import city_name
+    from riskdraw.features.attributes import catalogue, catalogue_markdown
     from riskdraw.io import write_json
     from riskdraw.outputs import check_file_outputs, require_complete
 
     setup_logging(verbose)
     settings = load("profile", params)
     check_file_outputs({"--report": report, "--page": page}, {"--entities": entities, "--out": out})
-    if settings.city != "simulated":
-        from riskdraw.cities import adapter
+    if city_name(params) is not None:
+        from riskdraw.cities.config import load_city
+        from riskdraw.cities.profile import run_city_profile
 
-        result = adapter(settings.city).write_profile(load(settings.city, params), out)
-        write_json(report, result)
-        console.print(
-            f"profile of {settings.city}: {sum(s['rows'] for s in result['snapshots']):,} rows "
-            f"x {result['attributes']} attributes in {len(result['snapshots'])} rounds -> {out}"
-        )
-        return
-    from riskdraw.features.attributes import catalogue, catalogue_markdown
-    from riskdraw.features.profile import run_profile
+        city, _ = load_city(params)
+        result, attrs = run_city_profile(city, settings, entities, out, screening_only, progress)
+    else:
+        from riskdraw.features.profile import run_profile
 
-    if reuse is not None:
-        require_complete(reuse, "profile", "profile --reuse")
-    result, attrs = run_profile(settings, entities, out, screening_only, progress, reuse)
+        if reuse is not None:
+            require_complete(reuse, "profile", "profile --reuse")
+        result, attrs = run_profile(settings, entities, out, screening_only, progress, reuse)
     write_json(report, result)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(catalogue_markdown(catalogue(attrs)), encoding="utf-8")

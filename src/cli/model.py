@@ -133,9 +133,8 @@ def train(
     holdout = 0 if all_rounds else load("tune", params).holdout_rounds
     tuned = read_json(tuning)
     frame = round_snapshots(profile, "train")
-    trained = run_train(
-        settings, frame, holdout, tuned, attribute_wording(tuned["factors"]), file_digest(profile)
-    )
+    wording = attribute_wording(tuned["factors"], profile)
+    trained = run_train(settings, frame, holdout, tuned, wording, file_digest(profile))
     latest = pd.Timestamp(trained.data["fit_rounds"][-1])
     reference = reference_frame(frame[frame["as_of_date"] == latest], trained.model,
                                 settings.reference_rows, settings.seed)  # fmt: skip

@@ -17,8 +17,8 @@ def track(
         Path(".")
     ),
     params: Annotated[Path, PARAMS] = Path("params.yaml"),
-    city_params: Annotated[Path, typer.Option(help="Chicago's params")] = Path(
-        "configs/chicago.yaml"
+    city_params: Annotated[Path, typer.Option(help="Chicago's city file")] = Path(
+        "cities/chicago/city.yaml"
     ),
 ) -> None:
     """Log to MLflow every stage output the store lacks, and say what it cannot rebuild.

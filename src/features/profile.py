@@ -124,7 +124,7 @@ def _labels(con: ibis.BaseBackend, events: Path, snaps: ibis.Table) -> ibis.Tabl
     )
 
 
-def _kind_table(
+def kind_table(
     con: ibis.BaseBackend, events: Path, kind: str, attrs: list[Attribute], snaps: ibis.Table
 ) -> ibis.Table | None:
     """One kind's event attributes for every (entity, as-of date) that has records of it."""
@@ -207,23 +207,23 @@ def build_profile(
     # no name collides and the SQL stays one level deep, however many kinds there are.
     tables: dict[str, ibis.Table] = {
         "snap": snap_t.rename(snap__as_of_date="as_of_date"),
-        "registry": _keyed(registry, "registry"),
+        "registry": keyed(registry, "registry"),
         "entity": ents.rename(entity__entity_id="entity_id"),
     }
     if labels is not None:
-        tables["labels"] = _keyed(labels, "labels")
+        tables["labels"] = keyed(labels, "labels")
     kinds: dict[str, list[Attribute]] = {}
     for a in attrs:
         if a.source == "event":
             kinds.setdefault(a.kinds[0], []).append(a)
     delivered: set[str] = set()
     for kind, kind_attrs in kinds.items():
-        table = _kind_table(con, events, kind, kind_attrs, snap_t)
+        table = kind_table(con, events, kind, kind_attrs, snap_t)
         if table is None:
             log.warning("no %s records: its %d attributes stay unknown", kind, len(kind_attrs))
             continue
         delivered.add(kind)
-        tables[kind] = _keyed(table, kind)
+        tables[kind] = keyed(table, kind)
     chain = population.join(
         tables["snap"], population.as_of_date == tables["snap"].snap__as_of_date
     )
@@ -301,7 +301,7 @@ def build_profile(
     return profile, attrs
 
 
-def _keyed(table: ibis.Table, name: str) -> ibis.Table:
+def keyed(table: ibis.Table, name: str) -> ibis.Table:
     """`table` with its key columns renamed `<name>__entity_id`, `<name>__as_of_date`."""
     return table.rename(**{f"{name}__{k}": k for k in KEY})
 
@@ -456,10 +456,22 @@ def profile_families(path: Path, columns) -> dict[str, str]:
     return {c: known[c].family for c in columns if c in known}
 
 
-def attribute_wording(names: list[str]) -> dict[str, dict[str, str]]:
-    """attribute -> {"en": ..., "zh": ...}: what the catalogue says each attribute is (the
-    words a score's reasons use). Attributes the catalogue does not hold (a real city's own)
-    are left out: they are described by their names."""
+WORDING_KEY = b"riskdraw.wording"
+"""The Parquet metadata key under which a configured city's profile says what each attribute
+is, in English and Chinese (`cities.profile`)."""
+
+
+def attribute_wording(names: list[str], profile: Path | None = None) -> dict[str, dict[str, str]]:
+    """attribute -> {"en": ..., "zh": ...}: what each attribute is (the words a score's reasons
+    use): the profile's own words where it carries them (a configured city's), else what the
+    catalogue says. Attributes neither holds (a published feature table's columns) are left
+    out: they are described by their names."""
+    import json
+
+    meta = _metadata(profile) if profile is not None else {}
+    if WORDING_KEY in meta:
+        own = json.loads(meta[WORDING_KEY])
+        return {n: own[n] for n in names if n in own}
     known = catalogued(names)
     return {n: {"en": known[n].en, "zh": known[n].zh} for n in names if n in known}
 

@@ -30,9 +30,10 @@ def baselines(
 ) -> list[Baseline]:
     """The baselines, each with the columns it reads."""
     n = len(factors)
+    rules = [Baseline("rule scorecard", lambda: RuleScorecard(scorecard), list(scorecard))]
     return [
         Baseline("random draw", lambda: DummyClassifier(strategy="prior"), factors[:1]),
-        Baseline("rule scorecard", lambda: RuleScorecard(scorecard), list(scorecard)),
+        *(rules if scorecard else []),  # a city with no rules of its own has no scorecard
         Baseline(f"logistic ({n} factors)", logistic_model, factors),
         Baseline("LightGBM (all attributes)", lambda: lightgbm_model(seed=seed), attributes),
         Baseline(f"LightGBM ({n} factors)", lambda: lightgbm_model(seed=seed), factors),

@@ -1,5 +1,6 @@
-"""Chicago's real food inspections: the city's evaluation reproduced by our code, riskdraw's
-model beside it, and bad rows refused with their reasons."""
+"""Chicago's real food inspections, as a configured city: the city's evaluation reproduced by
+our code, riskdraw's model beside it, its own commands run by its file, and bad rows refused
+with their reasons."""
 
 from __future__ import annotations
 
@@ -11,29 +12,38 @@ import pandas as pd
 import pytest
 import yaml
 
-from riskdraw.cities.chicago import DATA_FILE, read_inspections
+from riskdraw.cities.config import load_city
+from riskdraw.cities.tables import prepare
 from riskdraw.training.metrics import days_earlier
 from tests.conftest import ROOT, assert_committed_clean, run_cli, run_notebook
 
 pytestmark = pytest.mark.pipeline
-DATA = ROOT / "catalogue" / "chicago"
+CITY = ROOT / "cities" / "chicago" / "city.yaml"
+DATA_FILE = ROOT / "cities" / "chicago" / "data" / "30_xgboost_data.csv.gz"
 NOTEBOOK = ROOT / "notebooks" / "08-chicago.ipynb"
-CONFIG = ROOT / "configs" / "chicago.yaml"
+
+
+def city_copy(folder, table=None, **params) -> str:
+    """Chicago's city file written into `folder` (its table where it is, or `table`), with
+    `params` sections' keys replaced; returns its path."""
+    config = yaml.safe_load(CITY.read_text(encoding="utf-8"))
+    config["tables"]["model"]["path"] = str(table or DATA_FILE)
+    for section, keys in params.items():
+        config["params"][section] = config["params"].get(section, {}) | keys
+    path = folder / "city.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return str(path)
 
 
 @pytest.fixture(scope="module")
 def chicago_out(tmp_path_factory):
-    """`riskdraw chicago` with the city's config, fewer resamples and two trials (quicker)."""
+    """`riskdraw chicago` with the city's file, fewer resamples and two trials (quicker)."""
     out = tmp_path_factory.mktemp("chicago")
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    config["select"] |= {"l1_resamples": 5, "perm_repeats": 1}
-    config["chicago"]["data"] = str(DATA)
-    params = out / "chicago.yaml"
-    params.write_text(yaml.safe_dump(config), encoding="utf-8")
+    params = city_copy(out, select={"l1_resamples": 5, "perm_repeats": 1})
     run_cli(
         "chicago", "--trials", "2", "--report", str(out / "chicago.json"),
         "--quarantine", str(out / "quarantine.csv"), "--scores", str(out / "scores.csv"),
-        "--storage", str(out / "optuna.db"), "--params", str(params),
+        "--storage", str(out / "optuna.db"), "--params", params,
     )  # fmt: skip
     return out
 
@@ -70,40 +80,66 @@ def test_riskdraw_reports_both_ways_beside_the_city(chicago_run, chicago_out):
         assert r[f"riskdraw_days_earlier_{way}"] > 0
     scores = pd.read_csv(chicago_out / "scores.csv")
     assert len(scores) == 1_637 and scores["inspection_id"].is_unique
+    assert set(scores["inspector_group"]) == {"blue", "brown", "green", "orange", "purple",
+                                              "yellow"}  # fmt: skip
     for key in ("city_with_inspector", "riskdraw_without_inspector"):
         assert days_earlier(
             scores["inspection_date"].to_numpy("datetime64[D]"), scores[key], scores["problem"]
         ) == pytest.approx(r[key]["days_earlier"])
-    runs = mlflow.search_runs(experiment_names=["riskdraw-chicago"])
+    runs = mlflow.search_runs(experiment_names=["riskdraw-chicago-reproduction"])
     names = set(runs["tags.mlflow.runName"])
     assert {"chicago", "city model, with inspector", "riskdraw, without inspector"} <= names
     assert (runs["tags.role"] == "trial").sum() >= 4  # two trials each way
 
 
-def test_bad_rows_are_quarantined_with_field_and_rule_and_the_counts_reconcile(tmp_path):
-    frame = pd.read_csv(DATA / DATA_FILE)
-    frame.loc[3, "criticalFound"] = 2
-    frame.loc[5, "Inspector_Assigned"] = "grey"
-    frame.loc[8, ["Test", "Train"]] = True
-    frame.loc[13, "Inspection_Date"] = "2014-02-30"
-    with gzip.open(tmp_path / DATA_FILE, "wt") as f:
+def _mutated(tmp_path, change) -> str:
+    frame = pd.read_csv(DATA_FILE, dtype=str, keep_default_na=False)
+    change(frame)
+    table = tmp_path / "model.csv.gz"
+    with gzip.open(table, "wt") as f:
         frame.to_csv(f, index=False)
-    accepted, refused = read_inspections(tmp_path)
-    assert len(accepted) + refused["row"].nunique() == len(frame)
-    assert set(refused["row"]) == {3, 5, 8, 13}
-    by_row = refused.set_index("row")
-    assert by_row.loc[3, "field"] == "criticalFound" and "isin" in by_row.loc[3, "rule"]
-    assert by_row.loc[5, "field"] == "Inspector_Assigned"
-    assert "exactly one of Test, Train" in by_row.loc[8, "rule"]
-    assert by_row.loc[13, "field"] == "Inspection_Date"
+    return city_copy(tmp_path, table)
 
 
-def test_a_file_without_a_needed_column_is_refused_by_name(tmp_path):
-    frame = pd.read_csv(DATA / DATA_FILE).drop(columns=["pastCritical"])
-    with gzip.open(tmp_path / DATA_FILE, "wt") as f:
-        frame.head(50).to_csv(f, index=False)
-    with pytest.raises(ValueError, match=r"columns missing: \['pastCritical'\]"):
-        read_inspections(tmp_path)
+def test_bad_rows_are_quarantined_with_field_and_rule_and_the_counts_reconcile(tmp_path):
+    def change(frame):
+        frame.loc[13, "Inspection_Date"] = "2014-02-30"
+        frame.loc[21, "pastCritical"] = "many"
+        frame.loc[34, "License"] = ""
+        frame.loc[55, "Inspection_ID"] = frame.loc[54, "Inspection_ID"]
+
+    city, folder = load_city(_mutated(tmp_path, change))
+    prepared = prepare(city, folder)
+    assert not prepared.errors  # four rows of 18,712: within the city's checks
+    counts = prepared.counts["model"]
+    assert counts["rows"] == 18_712 and counts["accepted"] + counts["refused"] == 18_712
+    by_row = prepared.quarantine.set_index("row")
+    assert set(by_row.index) == {13, 21, 34, 55}
+    assert by_row.loc[13, ["field", "rule"]].tolist() == ["Inspection_Date", "date_impossible"]
+    assert by_row.loc[21, ["field", "rule", "value"]].tolist() == [
+        "pastCritical", "number_unparseable", "many"]  # fmt: skip
+    assert by_row.loc[34, ["field", "rule"]].tolist() == ["License", "missing_value"]
+    assert by_row.loc[55, ["field", "rule"]].tolist() == ["Inspection_ID", "duplicate_id"]
+    assert len(prepared.events["inspection"]) == len(prepared.features) == 18_708
+
+
+def test_an_outcome_nobody_mapped_stops_the_city_by_name(tmp_path):
+    def change(frame):
+        frame.loc[[3, 9], "criticalFound"] = "2.0"
+
+    path = _mutated(tmp_path, change)
+    from typer.testing import CliRunner
+
+    from riskdraw.cli import app
+
+    result = CliRunner().invoke(app, ["city", "check", path, "--report",
+                                      str(tmp_path / "check.json")])  # fmt: skip
+    assert result.exit_code == 3, result.output
+    report = json.loads((tmp_path / "check.json").read_text())
+    errors = [i for i in report["issues"] if i["level"] == "error"]
+    assert [(i["field"], i["rule"], i["count"]) for i in errors] == [
+        ("criticalFound", "value_not_mapped", 2)]  # fmt: skip
+    assert "'2.0'" in errors[0]["message"] and "first at row 3" in errors[0]["message"]
 
 
 @pytest.mark.slow
@@ -114,7 +150,7 @@ def test_the_chicago_notebook_runs_on_the_stages_outputs(chicago_out, chicago_ru
         {
             "report_path": str(chicago_out / "chicago.json"),
             "scores_path": str(chicago_out / "scores.csv"),
-            "data_path": str(DATA),
+            "city_path": str(CITY),
         },
     )
     outputs = [o for c in cells for o in c.get("outputs", [])]
@@ -128,42 +164,26 @@ def test_the_committed_chicago_notebook_has_no_outputs_and_a_parameters_cell():
     assert_committed_clean(NOTEBOOK)
 
 
-def test_riskdraws_own_commands_run_on_the_city_chosen_in_config(tmp_path):
-    """`profile.city: chicago` swaps the simulated city's events for the city's adapter; select,
-    tune, train and evaluate are the same commands, and evaluate adds the city's measure."""
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    config["tune"]["trials"] = 2
-    config["train"]["model_name"] = "chicago-test"
-    config["chicago"]["data"] = str(DATA)
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(config), encoding="utf-8")
-    profile, p = tmp_path / "profile.parquet", str(params)
-    run_cli("profile", "--params", p, "--out", str(profile), "--report", str(tmp_path / "p.json"))
+def test_riskdraws_own_commands_run_on_the_city_by_its_file(tmp_path):
+    """`riskdraw city run` on Chicago's file: the same profile, select, tune, train and
+    evaluate commands, evaluate adding the city's measure; its experiments and model its own."""
+    params = city_copy(tmp_path, tune={"trials": 2}, train={"model_name": "chicago-test"},
+                       select={"l1_resamples": 5, "perm_repeats": 1})  # fmt: skip
+    data, reports = tmp_path / "data", tmp_path / "reports"
+    run_cli("city", "run", params, "--data", str(data), "--reports", str(reports))
+    profile = data / "profile.parquet"
     assert len(list(profile.glob("as_of=*.parquet"))) == 12  # 11 training rounds and the test
-    run_cli(
-        "select", "--params", p, "--profile", str(profile), "--report", str(tmp_path / "s.json"),
-        "--scores", str(tmp_path / "s.csv"), "--plot", str(tmp_path / "s.png"), "--no-track",
-    )  # fmt: skip
-    selection = json.loads((tmp_path / "s.json").read_text())
+    selection = json.loads((reports / "selection.json").read_text())
     assert selection["attributes"] == 28 and 1 <= len(selection["factors"]) <= 12
-    run_cli(
-        "tune", "--params", p, "--profile", str(profile), "--selection", str(tmp_path / "s.json"),
-        "--report", str(tmp_path / "t.json"), "--storage", str(tmp_path / "optuna.db"),
-    )  # fmt: skip
-    tuning = json.loads((tmp_path / "t.json").read_text())
+    tuning = json.loads((reports / "tuning.json").read_text())
     assert {"rule scorecard", "LightGBM (all attributes)"} <= set(tuning["compared"])
-    run_cli(
-        "train", "--params", p, "--profile", str(profile), "--tuning", str(tmp_path / "t.json"),
-        "--report", str(tmp_path / "tr.json"),
-    )  # fmt: skip
-    run_cli(
-        "evaluate", "--params", p, "--profile", str(profile), "--train-report",
-        str(tmp_path / "tr.json"), "--metrics", str(tmp_path / "m.json"), "--plots",
-        str(tmp_path / "ev"),
-    )  # fmt: skip
-    metrics = json.loads((tmp_path / "m.json").read_text())
+    metrics = json.loads((reports / "metrics.json").read_text())
     assert metrics["round"] == "2014-09-02" and metrics["inspections"] == 1_637
+    assert metrics["model_name"] == "chicago-test"
     assert metrics["first_half_share_business_as_usual"] == pytest.approx(0.5465, abs=1e-4)
     assert metrics["days_earlier"] > 0 and set(metrics["top_share_hit_rates"]) == {
         "5%", "10%", "20%"
     }  # fmt: skip
+    experiments = {e.name for e in mlflow.search_experiments()}
+    assert {"riskdraw-chicago-select", "riskdraw-chicago-model"} <= experiments
+    assert not (data / "scores").exists()  # no registry: judged, never screened

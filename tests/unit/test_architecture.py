@@ -33,8 +33,12 @@ WALLED = ("features", "training", "entities", "inspection", "monitoring", "servi
 
 def _command(stage: str):
     """The Typer command a stage's `riskdraw <command>` runs."""
-    name = STAGES[stage]["cmd"].split()[1]
-    for command in app.registered_commands:
+    words = STAGES[stage]["cmd"].split()
+    name, commands = words[1], app.registered_commands
+    for group in app.registered_groups:  # `riskdraw city ingest`: a command of a group
+        if group.name == name:
+            name, commands = words[2], group.typer_instance.registered_commands
+    for command in commands:
         if (command.name or command.callback.__name__.replace("_", "-")) == name:
             return command.callback
     raise AssertionError(f"stage {stage}: no command {name!r}")
