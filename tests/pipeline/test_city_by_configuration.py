@@ -70,6 +70,11 @@ def test_harbour_runs_end_to_end_by_its_file_alone(harbour):
     scores = pq.read_table(data / "scores" / "scores.parquet").to_pandas()
     assert set(scores["entity_id"]) == set(open_now)
     assert set(scores["risk_class"]) <= {"A", "B", "C", "D"}
+    explained = scores[scores["reasons"].map(len) > 0]
+    assert len(explained) and all(  # in the profile's own words, not the columns' names
+        not r[0].startswith(f)
+        for r, f in zip(explained["reasons"], explained["reason_factors"].str[0], strict=True)
+    )
     plan = _read(reports, "plan.json")
     assert plan["model_name"] == "harbour-risk" and plan["visits"] > 0
     assignments = pd.read_csv(data / "plans" / "assignments.csv", dtype=str)
