@@ -783,7 +783,9 @@ def city_name(path: Path | str) -> str | None:
         raw = _read_yaml(Path(path))
     except ConfigError:
         return None
-    return str(raw.get("name", "")) or None if "tables" in raw and "events" in raw else None
+    if "tables" not in raw or "events" not in raw:
+        return None
+    return str(raw.get("name") or Path(path).parent.name)
 
 
 def city_params(city: dict[str, Any]) -> dict[str, dict[str, Any]]:

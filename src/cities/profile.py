@@ -36,9 +36,17 @@ import numpy as np
 import pandas as pd
 
 from riskdraw.features.attributes import Attribute, Measure, _expand, _is, _latest
-from riskdraw.features.profile import FAMILIES_KEY, KEY, WORDING_KEY, connect, keyed, kind_table
+from riskdraw.features.profile import (
+    FAMILIES_KEY,
+    KEY,
+    WORDING_KEY,
+    connect,
+    join_keyed,
+    keyed,
+    kind_table,
+)
 
-from .config import City
+from .config import City, CityError
 
 log = logging.getLogger(__name__)
 
@@ -324,21 +332,13 @@ def build_profile(
     for a in attrs:
         if a.source == "event":
             kinds.setdefault(a.kinds[0], []).append(a)
-    tables = {"labels": keyed(labels, "labels")}
+    tables = {"entity": ents.rename(entity__entity_id="entity_id"),
+              "labels": keyed(labels, "labels")}  # fmt: skip
     for kind, kind_attrs in kinds.items():
         tables[kind] = keyed(kind_table(con, events, kind, kind_attrs, snap_t), kind)
-    registry = ents.rename(entity__entity_id="entity_id")
     snap_keyed = snap_t.rename(snap__as_of_date="as_of_date")
     chain = population.join(snap_keyed, population.as_of_date == snap_keyed.snap__as_of_date)
-    chain = chain.left_join(registry, chain.entity_id == registry.entity__entity_id)
-    for name, table in tables.items():
-        chain = chain.left_join(
-            table,
-            [
-                chain.entity_id == table[f"{name}__entity_id"],
-                chain.as_of_date == table[f"{name}__as_of_date"],
-            ],
-        )
+    chain = join_keyed(chain, tables)
     wide = chain.select(
         *KEY,
         "snapshot",
@@ -526,9 +526,15 @@ def run_city_profile(
             attrs = city_attributes(city, entities, events)
             meta = _metadata(attrs)
             rounds = read_rounds(folder)
-            snaps = snapshots(
-                rounds, settings.screening_date, settings.rounds and not screening_only
-            )
+            # The screening is the city file's: a city without a screening date has none.
+            screening = city.rounds.screening_date
+            with_rounds = settings.rounds and not screening_only
+            if screening is None and not with_rounds:
+                raise CityError(
+                    f"city {city.name}: its file gives no screening date "
+                    "(rounds.screening_date), so there is no screening snapshot to build"
+                )
+            snaps = snapshots(rounds, screening, with_rounds)
             con = connect(settings.memory_limit, settings.threads or None)
             for i in tqdm(range(len(snaps)), desc="profile", unit="snapshot", disable=not progress):
                 one = snaps.iloc[[i]].reset_index(drop=True)

@@ -227,19 +227,7 @@ def build_profile(
     chain = population.join(
         tables["snap"], population.as_of_date == tables["snap"].snap__as_of_date
     )
-    for name, table in tables.items():
-        if name == "snap":
-            continue
-        if name == "entity":
-            chain = chain.left_join(table, chain.entity_id == table.entity__entity_id)
-            continue
-        chain = chain.left_join(
-            table,
-            [
-                chain.entity_id == table[f"{name}__entity_id"],
-                chain.as_of_date == table[f"{name}__as_of_date"],
-            ],
-        )
+    chain = join_keyed(chain, {k: t for k, t in tables.items() if k != "snap"})
     wide = chain.select(
         *KEY,
         "snapshot",
@@ -299,6 +287,17 @@ def build_profile(
         **filled,
     ).order_by(["as_of_date", "entity_id"])
     return profile, attrs
+
+
+def join_keyed(chain: ibis.Table, tables: dict[str, ibis.Table]) -> ibis.Table:
+    """`chain` left-joined, in order, with each table on its `<name>__entity_id` and, where it
+    has one, its `<name>__as_of_date` (tables keyed by `keyed`, or by the entity alone)."""
+    for name, table in tables.items():
+        on = [chain.entity_id == table[f"{name}__entity_id"]]
+        if f"{name}__as_of_date" in table.columns:
+            on.append(chain.as_of_date == table[f"{name}__as_of_date"])
+        chain = chain.left_join(table, on)
+    return chain
 
 
 def keyed(table: ibis.Table, name: str) -> ibis.Table:
